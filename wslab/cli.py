@@ -1,0 +1,163 @@
+"""The ``wslab`` command (also ``python -m wslab``).
+
+    wslab run TRANSPORT --clients N --rate HZ --duration S --payload B
+              [--interval S] [--schedule fixed|poisson|burst] [--seed K] [--out DIR]
+    wslab serve [--host 127.0.0.1]
+    wslab transports
+
+Bad input prints one line naming what is allowed and exits with status 2,
+before any process, file or directory is created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from .errors import ConfigError, WslabError
+
+__all__ = ["format_summary", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        self.exit(2, f"wslab: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="wslab", description="Polling versus push, measured on loopback.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="measure one run and write it to the run store")
+    r.add_argument("transport", help="tcp, websocket, sse, long-poll or short-poll")
+    r.add_argument("--clients", type=int, default=1, help="simulated clients (default 1)")
+    r.add_argument("--rate", type=float, default=10.0, help="events per second (default 10)")
+    r.add_argument("--duration", type=float, default=5.0, help="seconds of publishing (default 5)")
+    r.add_argument("--payload", type=int, default=64, help="payload bytes per event (default 64)")
+    r.add_argument("--interval", type=float, help="short-poll interval in seconds (default 1)")
+    r.add_argument("--schedule", default="poisson", help="fixed, poisson (default) or burst")
+    r.add_argument("--burst", type=int, default=10, help="events per burst (schedule burst)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the schedule and payloads")
+    r.add_argument("--warmup", type=float, help="seconds left out of latency statistics")
+    r.add_argument("--fleets", type=int, help="client processes (default one per 5,000)")
+    r.add_argument("--timeout", type=float, help="long-poll hold timeout in seconds (default 30)")
+    r.add_argument("--ping", type=float, help="SSE keep-alive comment interval (default 15 s)")
+    r.add_argument("--compression", action="store_true", help="websocket permessage-deflate")
+    r.add_argument("--out", help="run directory (new or empty; default data/runs/<id>)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("serve", help="start the server for manual or browser use")
+    s.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    s.add_argument("--rate", type=float, default=1.0, help="events per second (default 1)")
+    s.add_argument("--duration", type=float, default=3600.0, help="seconds to publish")
+    s.add_argument("--payload", type=int, default=64)
+
+    sub.add_parser("transports", help="list the transports")
+    return p
+
+
+def _run_config(args: argparse.Namespace):
+    from .config import RunConfig
+
+    options: dict[str, Any] = {}
+    for name in ("timeout", "ping"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.compression:
+        options["compression"] = True
+    return RunConfig(
+        transport=args.transport, clients=args.clients, rate=args.rate,
+        duration=args.duration, payload=args.payload, schedule=args.schedule,
+        seed=args.seed, interval=args.interval, burst=args.burst, warmup=args.warmup,
+        fleets=args.fleets, options=options, out=args.out,
+    ).validate()
+
+
+def format_summary(run) -> str:
+    """A one-screen text summary of a run."""
+    s, p = run.summary, run.manifest["parameters"]
+    lat = s["latency_us"]
+    extra = f", interval {p['interval']:g} s" if p.get("interval") else ""
+    lines = [
+        f"run       {run.path}",
+        f"setup     {p['transport']}: {p['clients']} clients, {p['rate']:g} events/s "
+        f"({p['schedule']}), {p['duration']:g} s, {p['payload']} B payload{extra}",
+        f"events    published {s['published']:,}  expected {s['expected']:,}  "
+        f"delivered {s['delivered']:,}  lost {s['lost']:,}  duplicated {s['duplicated']:,}",
+        f"latency   one-way, µs (after {s['warmup_s']:g} s warm-up, "
+        f"{s['latency_count']:,} deliveries)",
+        "          p50 {p50:,.0f}  p90 {p90:,.0f}  p99 {p99:,.0f}  p99.9 {p999:,.0f}  "
+        "max {max:,.0f}  mean {mean:,.0f}".format(**lat),
+        f"bytes     up {s['bytes_up']:,}  down {s['bytes_down']:,}  "
+        f"(kernel TCP_INFO, handshakes included, close excluded)",
+        f"per event up {s['bytes_up_per_event']:,.1f} B  down {s['bytes_down_per_event']:,.1f} B  "
+        f"requests {s['requests_per_event']:.3f}",
+        f"requests  {s['requests']:,} on {s['connections']:,} connections, "
+        f"{s['empty_responses']:,} empty",
+        f"cpu       server {s['server_cpu_s']:.2f} s ({s['server_cpu_us_per_event']:.1f} µs per "
+        f"delivery)  clients {s['client_cpu_s']:.2f} s",
+        f"memory    server RSS peak {s['server_rss_peak_bytes'] / 2**20:,.1f} MiB",
+    ]
+    if s["stalled_clients"] or s["client_errors"]:
+        lines.append(f"warning   {s['stalled_clients']} clients stalled, "
+                     f"{s['client_errors']} client errors")
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    cfg = _run_config(args)
+    from .lab import Lab
+
+    with Lab(host=cfg.host) as lab:
+        run = lab.run(cfg.transport, config=cfg, progress=False if args.quiet else None)
+    print(format_summary(run))
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .config import check_loopback
+    from .lab import Lab
+
+    host = check_loopback(args.host)
+    from .config import RunConfig
+
+    RunConfig(transport="tcp", rate=args.rate, duration=args.duration,
+              payload=args.payload).validate()
+    with Lab(host=host) as lab:
+        print("wslab server: one event stream on every transport (Ctrl-C to stop)")
+        for name, url in lab.urls.items():
+            print(f"  {name:<11} {url}")
+        print(f"publishing {args.rate:g} events/s for {args.duration:g} s", flush=True)
+        lab.server.request("publish", timeout=args.duration + 60, schedule="fixed",
+                           rate=args.rate, duration=args.duration, payload=args.payload,
+                           seed=0)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # SIGTERM behaves like Ctrl-C: children are stopped and partial runs removed.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if args.command == "transports":
+            from .transports import get, names
+
+            for name in names():
+                print(f"{name:<11} {get(name).description}")
+            return 0
+        if args.command == "run":
+            return _cmd_run(args)
+        return _cmd_serve(args)
+    except ConfigError as exc:
+        print(f"wslab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wslab: interrupted; no run was written", file=sys.stderr)
+        return 130
+    except WslabError as exc:
+        print(f"wslab: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,238 @@
+"""Running experiments: `Lab` holds a server process, `run` measures one run.
+
+Theory of operation. A run has five phases, each ended by a reply from a
+child process rather than by a sleep:
+
+1. *validate* the parameters (`RunConfig`), before anything exists;
+2. *connect*: reset the server's stream, start the client fleet process(es)
+   and wait until every client is connected;
+3. *publish*: open the CPU/memory windows and let the server emit its
+   open-loop schedule;
+4. *drain*: tell the fleets the last seq; each client stops once it has it
+   (or a timeout passes) and the fleets write their tables;
+5. *commit*: merge the tables, compute the summary, rename the run directory
+   into place.
+
+Any failure or Ctrl-C kills the children and removes the partial run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import RunConfig, check_loopback
+from .errors import RunError
+from .machine import machine_info, versions
+from .paths import runs_dir
+from .proc import ChildProcess, timeout_factor
+from .store import Run, RunWriter, load
+from .summary import summarize
+
+__all__ = ["Lab", "new_run_id", "run"]
+
+
+def new_run_id(transport: str) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{transport}-{secrets.token_hex(3)}"
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+class Lab:
+    """A server process serving one event stream on every transport.
+
+    >>> with Lab() as lab:                                # doctest: +SKIP
+    ...     r = lab.run("websocket", clients=5, rate=200, duration=3)
+    ...     print(lab.urls)
+
+    The server binds 127.0.0.1 on ephemeral ports and dies with this process.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", history: int = 1_000_000,
+                 server_options: dict[str, dict[str, Any]] | None = None) -> None:
+        self.host = check_loopback(host)
+        self.history = history
+        self.server_options = server_options or {}
+        self.server: ChildProcess | None = None
+        self.urls: dict[str, str] = {}
+
+    def start(self) -> Lab:
+        self.server = ChildProcess(
+            "wslab server",
+            "wslab.server",
+            {"host": self.host, "history": self.history, "options": self.server_options},
+        )
+        try:
+            self.urls = self.server.start()["endpoints"]
+        except BaseException:
+            self.server.stop()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, transport: str, **params: Any) -> Run:
+        """Measure one run; returns the loaded `Run`. See `wslab.run` for parameters."""
+        progress = params.pop("progress", None)
+        cfg = params.pop("config", None) or RunConfig(transport=transport, **params)
+        cfg.validate()
+        if self.server is None:
+            raise RunError("the Lab is not started; use `with Lab() as lab:`")
+        out = Path(cfg.out) if cfg.out else runs_dir() / new_run_id(cfg.transport)
+        writer = RunWriter(out)
+        fleets: list[ChildProcess] = []
+        try:
+            return self._run(cfg, writer, fleets, progress)
+        except BaseException:
+            for fleet in fleets:
+                fleet.kill()
+            writer.abort()
+            raise
+        finally:
+            for fleet in fleets:
+                fleet.stop()
+
+    # -- the five phases ----------------------------------------------------
+    def _run(self, cfg: RunConfig, writer: RunWriter, fleets: list[ChildProcess],
+             progress: bool | None) -> Run:
+        started = _utc_now()
+        manifest = {
+            "run_id": writer.final.name,
+            "status": "running",
+            "parameters": cfg.as_dict(),
+            "started_at": started,
+            "versions": versions(),
+            "machine": machine_info(),
+            "command": sys.argv,
+        }
+        writer.write_manifest(manifest)
+        server = self.server
+        server.request("reset")
+        url = self.urls[cfg.transport]
+        sizes = _split(cfg.clients, cfg.fleets)
+        first = 0
+        for k, size in enumerate(sizes):
+            fleets.append(ChildProcess(f"wslab fleet {k}", "wslab.fleet", {
+                "transport": cfg.transport, "url": url, "clients": size,
+                "first_client": first, "options": cfg.options, "seed": cfg.seed,
+            }))
+            first += size
+        for fleet in fleets:  # all start together; readiness is collected after
+            fleet.start_async()
+        ramp = [fleet.wait_ready(timeout=60 + cfg.clients / 100) for fleet in fleets]
+
+        for fleet in fleets:
+            fleet.request("start")
+        bar = _progress(cfg.duration, progress)
+        try:
+            pub = server.request(
+                "publish", timeout=cfg.duration * 1.5 + 30, on_tick=bar.tick,
+                schedule=cfg.schedule, rate=cfg.rate, duration=cfg.duration,
+                payload=cfg.payload, seed=cfg.seed, burst=cfg.burst,
+            )
+        finally:
+            bar.close()
+
+        drain_s = max(10.0, 3 * cfg.options.get("interval", 0)) * timeout_factor()
+        for k, fleet in enumerate(fleets):
+            fleet.send("drain", last_seq=pub["published"], timeout=drain_s,
+                       messages=str(writer.part(f"messages-{k}.parquet")),
+                       connections=str(writer.part(f"connections-{k}.parquet")))
+        fleet_stats = [fleet.receive(timeout=drain_s + 60 + cfg.clients / 50) for fleet in fleets]
+        server_stats = server.request("stats")
+        for fleet in fleets:
+            fleet.stop()
+
+        messages = pd.concat(
+            [pd.read_parquet(writer.part(f"messages-{k}.parquet")) for k in range(len(fleets))],
+            ignore_index=True,
+        )
+        connections = pd.concat(
+            [pd.read_parquet(writer.part(f"connections-{k}.parquet")) for k in range(len(fleets))],
+            ignore_index=True,
+        )
+        summary = summarize(
+            messages, connections, published=pub["published"], clients=cfg.clients,
+            publish_start_ns=pub["start_ns"], publish_end_ns=pub["end_ns"],
+            warmup_s=cfg.warmup, server=server_stats, fleets=fleet_stats,
+        )
+        summary["ramp_s"] = max(r["ramp_s"] for r in ramp)
+        manifest.update(
+            ended_at=_utc_now(),
+            publish={"start_ns": pub["start_ns"], "end_ns": pub["end_ns"]},
+            endpoint=url,
+            processes={"server": server.pid, "fleets": [f.pid for f in fleets]},
+        )
+        path = writer.commit(manifest, summary, messages, connections)
+        return load(path)
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (k < extra) for k in range(parts)]
+
+
+class _progress:
+    """A tqdm bar over the publishing window, for runs longer than 2 s."""
+
+    def __init__(self, duration: float, enabled: bool | None) -> None:
+        import time
+
+        self._time = time.monotonic
+        self._t0 = self._time()
+        self._bar = None
+        if enabled or (enabled is None and duration > 2):
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=math.ceil(duration), unit="s", desc="publishing",
+                             leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} s")
+
+    def tick(self) -> None:
+        if self._bar is not None:
+            done = min(self._time() - self._t0, self._bar.total)
+            self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run(transport: str, *, clients: int = 1, rate: float = 10.0, duration: float = 5.0,
+        payload: int = 64, schedule: str = "poisson", seed: int = 0,
+        interval: float | None = None, out: str | None = None, progress: bool | None = None,
+        **params: Any) -> Run:
+    """Measure one run of ``transport`` in a fresh server and return it.
+
+    ``clients`` simulated clients each receive an open-loop event stream of
+    ``rate`` events/s (``schedule``: fixed, poisson or burst) for ``duration``
+    seconds with ``payload`` bytes each. ``interval`` is the short-poll
+    period. Other keywords: ``warmup`` (s left out of latency statistics),
+    ``fleets`` (client processes), ``burst``, ``options`` (transport client
+    options, e.g. ``{"compression": True}`` for websocket). The run is written
+    to ``out`` (default ``data/runs/<run-id>``). Raises `ConfigError` for bad
+    input before anything starts.
+    """
+    cfg = RunConfig(transport=transport, clients=clients, rate=rate, duration=duration,
+                    payload=payload, schedule=schedule, seed=seed, interval=interval,
+                    out=out, **params).validate()
+    with Lab(host=cfg.host) as lab:
+        return lab.run(transport, config=cfg, progress=progress)
+

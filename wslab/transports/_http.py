@@ -1,0 +1,99 @@
+"""Shared plumbing of the HTTP transports (aiohttp at both ends)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .base import ClientContext, Endpoint
+
+__all__ = ["get_events", "new_session", "parse_since", "start_app"]
+
+MAX_REQUEST_LINE = 8190  # aiohttp's default limits also refuse oversized headers
+
+
+def parse_since(request: web.Request) -> int:
+    """The ``since`` query parameter (last seq the client has), 400 if malformed."""
+    raw = request.query.get("since", "0")
+    try:
+        since = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text="since must be a non-negative integer") from None
+    if since < 0:
+        raise web.HTTPBadRequest(text="since must be a non-negative integer")
+    return since
+
+
+def batch_body(events) -> bytes:
+    """A JSON array of event bodies, built from the pre-encoded bodies."""
+    return b"[" + b",".join(e.body for e in events) + b"]"
+
+
+async def start_app(
+    app: web.Application, host: str, path: str, live: Callable[[], int] | None = None
+) -> Endpoint:
+    """Serve ``app`` on ``host`` port 0; the endpoint's url ends with ``path``."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0, backlog=4096)
+    await site.start()
+    port = runner.addresses[0][1]
+    return Endpoint(f"http://{host}:{port}{path}", runner.cleanup, live)
+
+
+class _Sockets:
+    """Remembers the sockets a client's connector opens (newest last).
+
+    aiohttp releases a connection as soon as a small body is read, so the
+    response no longer knows its socket; the connector's socket factory
+    does. With ``limit=1`` the newest socket is the one in use.
+    """
+
+    def __init__(self) -> None:
+        self.current: socket.socket | None = None
+
+    def __call__(self, addr_info) -> socket.socket:
+        family, type_, proto, _, _ = addr_info
+        self.current = socket.socket(family, type_, proto)
+        return self.current
+
+
+def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
+    """One session per simulated client, with its own single keep-alive connection.
+
+    A shared connector would pool connections across clients and blur
+    per-client bytes; a browser tab has its own too. The session's
+    ``sockets.current`` is the socket in use, for the kernel counters.
+    """
+    sockets = _Sockets()
+    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
+    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    session.wslab_sockets = sockets  # type: ignore[attr-defined]
+    return session
+
+
+async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: str) -> int:
+    """One polling request: GET, record the events, account the connection.
+
+    Returns the number of events in the response.
+    """
+    async with session.get(url) as resp:
+        body = await resp.read()
+        now = time.monotonic_ns()
+    if resp.status != 200:
+        raise RuntimeError(f"GET {url} answered {resp.status}: {body[:200]!r}")
+    sock = session.wslab_sockets.current
+    ctx.conn.request(sock, empty=body == b"[]")
+    ctx.conn.observe(sock, sock)
+    events: list[dict[str, Any]] = json.loads(body)
+    record = ctx.record
+    for e in events:
+        record(e["seq"], e["t"], now)
+    return len(events)

@@ -1,0 +1,137 @@
+"""What a transport is: a server side and an instrumented client side.
+
+A transport module defines one `Transport` subclass and decorates it with
+`register`. The server process calls `start_server` once per transport (each
+gets its own loopback port); the fleet process runs `run_client` once per
+simulated client, as a task that runs until the fleet cancels it. Clients
+record every delivery with `ClientContext.record` and account for every TCP
+connection they used with `ClientContext.conn` (a `ConnTracker`), whose kernel
+counters the client reads last thing before the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..hub import Hub
+from ..meter import ConnCounters, tcp_info
+
+__all__ = ["ClientContext", "ConnTracker", "Endpoint", "Transport"]
+
+
+@dataclass
+class Endpoint:
+    """A running server side: where clients connect, and how to close it."""
+
+    url: str
+    close: Any  # async callable
+    connections: Any = None  # callable returning the number of live connections
+
+
+class Transport:
+    """Base class of transports; subclasses set ``name`` and implement two methods."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: options a client understands, with defaults (validated by wslab.config)
+    client_options: ClassVar[dict[str, Any]] = {}
+
+    async def start_server(self, hub: Hub, host: str, options: dict[str, Any]) -> Endpoint:
+        """Expose ``hub`` on ``host`` (port 0) and return the endpoint."""
+        raise NotImplementedError
+
+    async def run_client(self, ctx: ClientContext) -> None:
+        """Consume the stream until cancelled, recording into ``ctx``."""
+        raise NotImplementedError
+
+
+@dataclass
+class _ConnRow:
+    conn_index: int
+    opened_ns: int
+    counters: ConnCounters = field(default_factory=ConnCounters)
+    requests: int = 0
+    empty_responses: int = 0
+    closed_ns: int = 0
+
+
+class ConnTracker:
+    """Per-client accounting of TCP connections, requests and empty responses.
+
+    ``observe(key, sock)`` reads the socket's kernel counters (call it after
+    each response and last thing before close); a new ``key`` (a transport
+    object, say) starts a new connection row, so a client that reconnects or
+    polls without keep-alive gets one row per connection.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[_ConnRow] = []
+        self._key: Any = None
+
+    def _row(self, key: Any) -> _ConnRow:
+        if key is not self._key or not self.rows:
+            if self.rows:
+                self.rows[-1].closed_ns = self.rows[-1].closed_ns or time.monotonic_ns()
+            self.rows.append(_ConnRow(len(self.rows), time.monotonic_ns()))
+            self._key = key
+        return self.rows[-1]
+
+    def observe(self, key: Any, sock) -> None:
+        row = self._row(key)
+        if sock is None:
+            return
+        try:
+            row.counters = tcp_info(sock)
+        except OSError:  # already closed: keep the last reading
+            pass
+
+    def request(self, key: Any, empty: bool = False) -> None:
+        row = self._row(key)
+        row.requests += 1
+        row.empty_responses += int(empty)
+
+    def close(self) -> None:
+        if self.rows and not self.rows[-1].closed_ns:
+            self.rows[-1].closed_ns = time.monotonic_ns()
+
+
+class ClientContext:
+    """Everything one simulated client records; owned by the fleet."""
+
+    def __init__(self, client_id: int, url: str, options: dict[str, Any], seed: int) -> None:
+        self.client_id = client_id
+        self.url = url
+        self.options = options
+        self.seed = seed
+        self.seqs = array("q")
+        self.published = array("q")
+        self.received = array("q")
+        self.last_seq = 0
+        self.target: int | None = None  # set by the fleet when publishing has ended
+        self.conn = ConnTracker()
+        self.is_ready = asyncio.Event()
+        self.finished = asyncio.Event()
+
+    def ready(self) -> None:
+        """The client is connected (or, for pollers, has started polling)."""
+        self.is_ready.set()
+
+    def record(self, seq: int, published_ns: int, received_ns: int) -> None:
+        """One delivery. On the hot path: appends only."""
+        self.seqs.append(seq)
+        self.published.append(published_ns)
+        self.received.append(received_ns)
+        if seq > self.last_seq:
+            self.last_seq = seq
+            if self.target is not None and seq >= self.target:
+                self.finished.set()
+
+    def set_target(self, seq: int) -> None:
+        """Publishing ended at ``seq``: the client is finished once it has it."""
+        self.target = seq
+        if self.last_seq >= seq:
+            self.finished.set()

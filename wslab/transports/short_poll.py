@@ -1,0 +1,54 @@
+"""``short-poll``: ``GET /poll?since=<seq>`` answers at once, maybe with nothing.
+
+The client polls on a fixed schedule every ``interval`` seconds, starting at a
+seeded random phase so that N clients do not poll in lockstep. An event thus
+waits for the next poll (uniform on [0, T), mean T/2) plus one request round
+trip. Every poll pays full HTTP request and response headers, even when the
+answer is the empty array ``[]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from aiohttp import web
+
+from ..hub import Hub
+from . import register
+from ._http import batch_body, get_events, new_session, parse_since, start_app
+from .base import ClientContext, Endpoint, Transport
+
+
+@register
+class ShortPollTransport(Transport):
+    name = "short-poll"
+    description = "HTTP short polling every `interval` seconds"
+    client_options = {"interval": 1.0}
+
+    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+        async def poll(request: web.Request) -> web.Response:
+            body = batch_body(hub.events_after(parse_since(request)))
+            return web.Response(body=body, content_type="application/json")
+
+        app = web.Application()
+        app.router.add_get("/poll", poll)
+        return await start_app(app, host, "/poll")
+
+    async def run_client(self, ctx: ClientContext) -> None:
+        interval = float(ctx.options.get("interval", 1.0))
+        loop = asyncio.get_running_loop()
+        session = new_session(ctx)
+        try:
+            ctx.ready()
+            next_poll = loop.time() + random.Random(ctx.seed).uniform(0, interval)
+            while True:
+                await asyncio.sleep(next_poll - loop.time())
+                # A fixed grid, not "sleep T after each answer": the poll rate
+                # stays 1/T whatever the round trip. A poll that overruns its
+                # slot is followed at once by the next.
+                next_poll = max(next_poll + interval, loop.time())
+                await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}")
+        finally:
+            ctx.conn.close()
+            await session.close()

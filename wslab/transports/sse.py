@@ -1,0 +1,91 @@
+"""``sse``: Server-Sent Events (``text/event-stream``) with aiohttp-sse.
+
+Each event is sent as ``id: <seq>`` and ``data: <body>`` lines (HTML Living
+Standard, "Server-sent events"). A client that reconnects sends
+``Last-Event-ID`` and the server resumes after it from the history. The
+server's keep-alive comment (``: ping``) interval is the ``ping`` option
+(aiohttp-sse's default is 15 s); it is counted as overhead like any byte.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from ..events import decode_header
+from ..hub import Hub
+from . import register
+from ._http import new_session, parse_since, start_app
+from .base import ClientContext, Endpoint, Transport
+
+
+@register
+class SseTransport(Transport):
+    name = "sse"
+    description = "Server-Sent Events (HTTP streaming)"
+    client_options = {"ping": 15.0}
+
+    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+        streams = 0
+
+        async def stream(request: web.Request) -> web.StreamResponse:
+            nonlocal streams
+            last_id = request.headers.get("Last-Event-ID")
+            since = int(last_id) if last_id and last_id.isdigit() else parse_since(request)
+            try:
+                ping = max(float(request.query.get("ping", "15")), 0.1)
+            except ValueError:
+                raise web.HTTPBadRequest(text="ping must be a number of seconds") from None
+            streams += 1
+            try:
+                async with sse_response(request, ping_interval=ping) as resp:
+                    while resp.is_connected():
+                        for event in await hub.wait_after(since, None):
+                            await resp.send(event.text, id=str(event.seq))
+                            since = event.seq
+            except (ConnectionResetError, RuntimeError):
+                pass  # the client went away
+            finally:
+                streams -= 1
+            return resp
+
+        app = web.Application()
+        app.router.add_get("/sse", stream)
+        return await start_app(app, host, "/sse", lambda: streams)
+
+    async def run_client(self, ctx: ClientContext) -> None:
+        ping = float(ctx.options.get("ping", 15.0))
+        session = new_session(ctx)
+        try:
+            while True:  # reconnect with Last-Event-ID if the stream ends
+                headers = {"Accept": "text/event-stream"}
+                if ctx.last_seq:
+                    headers["Last-Event-ID"] = str(ctx.last_seq)
+                async with session.get(f"{ctx.url}?ping={ping}", headers=headers) as resp:
+                    sock = session.wslab_sockets.current
+                    ctx.conn.request(sock)
+                    ctx.ready()
+                    try:
+                        await _read_stream(ctx, resp.content)
+                    finally:
+                        ctx.conn.observe(sock, sock)
+        finally:
+            ctx.conn.close()
+            await session.close()
+
+
+async def _read_stream(ctx: ClientContext, content: aiohttp.StreamReader) -> None:
+    """Parse ``data:`` lines; a blank line ends an event. Comments are skipped."""
+    record = ctx.record
+    data = None
+    async for line in content:
+        if line.startswith(b"data: "):
+            data = line[6:]
+            now = time.monotonic_ns()
+        elif line in (b"\n", b"\r\n") and data is not None:
+            seq, pub = decode_header(data)
+            record(seq, pub, now)
+            data = None

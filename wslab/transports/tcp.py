@@ -1,0 +1,91 @@
+"""``tcp``: raw length-prefixed TCP push, the floor every figure can show.
+
+Wire format: the client sends the last seq it has as 8 bytes (big endian);
+the server answers with every later event from the history and then pushes
+each new event as a 4-byte big-endian length followed by the event body. No
+headers, no framing beyond the length: what is left is TCP itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+
+from ..events import decode_header
+from ..hub import Hub
+from . import register
+from .base import ClientContext, Endpoint, Transport
+
+_LEN = struct.Struct(">I")
+_SINCE = struct.Struct(">Q")
+
+
+def _frame(body: bytes) -> bytes:
+    return _LEN.pack(len(body)) + body
+
+
+@register
+class TcpTransport(Transport):
+    name = "tcp"
+    description = "raw length-prefixed TCP push (the floor)"
+
+    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+        writers: set[asyncio.StreamWriter] = set()
+
+        def on_publish(event) -> None:
+            frame = _frame(event.body)
+            for w in writers:
+                w.write(frame)  # no await: open loop, the kernel buffers
+
+        hub.subscribe(on_publish)
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                (since,) = _SINCE.unpack(await reader.readexactly(_SINCE.size))
+                # Backlog and registration happen without an await in between,
+                # so no event can fall between the two.
+                backlog = hub.events_after(since)
+                if backlog:
+                    writer.write(b"".join(_frame(e.body) for e in backlog))
+                writers.add(writer)
+                await reader.read()  # returns b"" when the client closes
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writers.discard(writer)
+                writer.close()
+
+        server = await asyncio.start_server(handle, host, 0, backlog=4096)
+        port = server.sockets[0].getsockname()[1]
+
+        async def close() -> None:
+            server.close()
+            for w in list(writers):
+                w.close()
+            await server.wait_closed()
+
+        return Endpoint(f"tcp://{host}:{port}", close, lambda: len(writers))
+
+    async def run_client(self, ctx: ClientContext) -> None:
+        host, port = ctx.url.removeprefix("tcp://").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        sock = writer.get_extra_info("socket")
+        # asyncio sets TCP_NODELAY on its transports; say so explicitly here
+        # because the floor must not pay Nagle + delayed-ACK stalls.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            writer.write(_SINCE.pack(ctx.last_seq))
+            ctx.ready()
+            readexactly = reader.readexactly
+            while True:
+                (size,) = _LEN.unpack(await readexactly(4))
+                body = await readexactly(size)
+                now = time.monotonic_ns()
+                seq, pub = decode_header(body)
+                ctx.record(seq, pub, now)
+        finally:
+            ctx.conn.observe(writer, sock)
+            ctx.conn.close()
+            writer.close()
