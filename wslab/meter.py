@@ -50,13 +50,20 @@ class ConnCounters:
         return asdict(self)
 
 
-def tcp_info(sock: socket.socket) -> ConnCounters:
-    """Read the kernel's byte and segment counters of a connected socket."""
+def tcp_info(sock: socket.socket, active_open: bool = True) -> ConnCounters:
+    """Read the kernel's byte and segment counters of a connected socket.
+
+    On the side that opened the connection (``active_open``, every wslab
+    client) ``tcpi_bytes_acked`` also counts the SYN's one sequence number
+    (measured: 10,000 bytes sent read back as 10,001), so one is taken off.
+    """
     raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
     if len(raw) < _OFF_SEGS_IN + 4:
         raise OSError(f"TCP_INFO is {len(raw)} bytes; this kernel is too old for byte counters")
     acked, received = struct.unpack_from("=QQ", raw, _OFF_BYTES_ACKED)
     segs_out, segs_in = struct.unpack_from("=II", raw, _OFF_SEGS_OUT)
+    if active_open and acked:
+        acked -= 1
     return ConnCounters(acked, received, segs_out, segs_in)
 
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_dir", "figures_dir", "project_root", "runs_dir"]
+__all__ = ["data_dir", "figures_dir", "project_root", "quick", "runs_dir"]
+
+
+def quick() -> bool:
+    """Quick mode (``WSLAB_QUICK=1``, set by ``make test``): small, fast runs.
+
+    Quick runs and figures go to ``data/quick-runs`` and ``figures/quick``
+    (not committed), so tests never overwrite the reference results.
+    """
+    return os.environ.get("WSLAB_QUICK", "0") not in ("", "0", "false", "no")
 
 
 def project_root() -> Path:
@@ -32,10 +41,11 @@ def data_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """``<root>/data/runs``: one directory per run."""
-    return data_dir() / "runs"
+    """``<root>/data/runs``: one directory per run (``data/quick-runs`` in quick mode)."""
+    return data_dir() / ("quick-runs" if quick() else "runs")
 
 
 def figures_dir() -> Path:
-    """``<root>/figures``: figures exported by the notebooks."""
-    return project_root() / "figures"
+    """``<root>/figures``: figures exported by the notebooks (``figures/quick`` in quick mode)."""
+    root = project_root() / "figures"
+    return root / "quick" if quick() else root

@@ -39,7 +39,10 @@ async def start_app(
     app: web.Application, host: str, path: str, live: Callable[[], int] | None = None
 ) -> Endpoint:
     """Serve ``app`` on ``host`` port 0; the endpoint's url ends with ``path``."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # handler_cancellation: a held long poll or an SSE stream whose client has
+    # gone is cancelled at once instead of waiting for its next event.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, 0, backlog=4096)
     await site.start()

@@ -1,0 +1,40 @@
+# wslab: two commands on a fresh machine (Python 3.11+ and make are all it needs).
+#   make test       set up .venv, then ruff + unit/integration tests + nbval (quick mode)
+#   make reproduce  set up .venv, then execute every notebook in full mode (figures, data)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.wslab-installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: setup test lint unit nbval reproduce benchmarks clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+
+# One pytest session: unit + integration tests and every notebook under nbval.
+test: setup lint
+	WSLAB_QUICK=1 $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax -p no:cacheprovider
+
+reproduce: setup
+	@for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb (full mode)"; \
+	  WSLAB_QUICK=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=3600 "$$nb" || exit 1; \
+	done
+	@echo "figures in figures/, runs in data/runs/"
+
+benchmarks: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
+
+clean:
+	rm -rf data/quick-runs figures/quick .pytest_cache

@@ -1,0 +1,94 @@
+"""Every transport delivers every event to every client exactly once, in order.
+
+Checked from the run's own tables (messages.parquet, connections.parquet),
+not from the summary alone.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import wslab
+from wslab import transports
+from wslab.transports import Transport, register
+
+ALL = ["tcp", "websocket", "sse", "long-poll", "short-poll"]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with wslab.Lab() as lab:
+        yield lab
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_exactly_once_in_order(lab, name, tmp_path):
+    extra = {"interval": 0.05} if name == "short-poll" else {}
+    run = lab.run(name, clients=5, rate=200, duration=1.5, schedule="poisson", seed=3,
+                  out=str(tmp_path / name), progress=False, **extra)
+    s = run.summary
+    m = pd.read_parquet(run.path / "messages.parquet")
+    assert s["published"] > 200
+    # every (client, seq) exactly once, seqs 1..published, for all 5 clients
+    assert len(m) == 5 * s["published"]
+    counts = m.groupby("client_id").seq.agg(["count", "nunique", "min", "max"])
+    assert list(counts.index) == [0, 1, 2, 3, 4]
+    assert (counts["count"] == s["published"]).all() and (counts["nunique"] == s["published"]).all()
+    assert (counts["min"] == 1).all() and (counts["max"] == s["published"]).all()
+    # in arrival order, each client's seqs increase
+    for _, g in m.groupby("client_id", sort=False):
+        assert np.all(np.diff(g.seq.to_numpy()) > 0)
+    assert s["lost"] == s["duplicated"] == s["out_of_order"] == 0
+    assert s["delivered"] == s["expected"] == 5 * s["published"]
+    # latency is positive and published_ns is the server's monotonic clock
+    assert (m.received_ns > m.published_ns).all()
+    # bytes are kernel counts: at least the event bodies went down the wire
+    c = pd.read_parquet(run.path / "connections.parquet")
+    assert len(c) >= 5 and set(c.client_id) == set(range(5))
+    body = len(b'{"seq":1,"t":1234567890123,"p":""}') + 64
+    assert c.bytes_down.sum() >= 0.9 * body * len(m)
+    assert s["bytes_down"] == c.bytes_down.sum() and s["bytes_up"] == c.bytes_up.sum()
+    assert s["server_cpu_s"] > 0 and s["client_cpu_s"] > 0 and s["server_rss_peak_bytes"] > 0
+
+
+def test_request_accounting_differs_by_transport(lab, tmp_path):
+    r = {n: lab.run(n, clients=2, rate=50, duration=1, schedule="fixed",
+                    out=str(tmp_path / n), progress=False,
+                    **({"interval": 0.1} if n == "short-poll" else {}))
+         for n in ("tcp", "websocket", "sse", "short-poll")}
+    assert r["tcp"].summary["requests"] == 0  # no HTTP at all
+    assert r["websocket"].summary["requests"] == 2  # one Upgrade GET per client
+    assert r["sse"].summary["requests"] == 2  # one streaming GET per client
+    sp = r["short-poll"].summary
+    # 10 polls/s per client for ~1 s of publishing, plus the drain
+    assert sp["requests"] >= 2 * 8
+    assert sp["bytes_up"] > 100 * sp["requests"]  # every poll resends its request headers
+
+
+def test_websocket_compression_negotiated_and_smaller(lab, tmp_path):
+    plain = lab.run("websocket", clients=1, rate=100, duration=1, payload=1000,
+                    schedule="fixed", out=str(tmp_path / "plain"), progress=False)
+    deflate = lab.run("websocket", clients=1, rate=100, duration=1, payload=1000,
+                      schedule="fixed", options={"compression": True},
+                      out=str(tmp_path / "deflate"), progress=False)
+    assert deflate.summary["lost"] == 0
+    # seeded payloads are random letters and digits (log2(62) bits each): deflate
+    # saves ~25 % but never more than a degenerate payload would allow
+    ratio = deflate.summary["bytes_down"] / plain.summary["bytes_down"]
+    assert 0.5 < ratio < 0.95
+
+
+def test_registry_names_and_plugins():
+    assert transports.names()[:5] == ALL
+
+    @register
+    class Dummy(Transport):
+        name = "dummy-test"
+
+    try:
+        assert "dummy-test" in transports.names()
+        assert isinstance(transports.get("dummy-test"), Dummy)
+    finally:
+        transports._REGISTRY.pop("dummy-test")
+    with pytest.raises(ValueError, match="allowed: tcp, websocket"):
+        transports.get("carrier-pigeon")
