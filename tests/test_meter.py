@@ -1,3 +1,4 @@
+import os
 import socket
 
 import numpy as np
@@ -77,3 +78,35 @@ def test_process_meter_measures_cpu_in_its_window():
     snap = meter.stop()
     assert snap["cpu_s"] > 0
     assert snap["rss_peak"] >= snap["rss_start"] > 0
+
+
+# -- the kernel counters against an independent packet capture ----------------
+
+capture = pytest.importorskip("wslab.capture")
+
+
+def _can_capture() -> bool:
+    return capture.tcpdump_available() and os.geteuid() == 0
+
+
+@pytest.mark.skipif(not _can_capture(), reason="tcpdump is not installed or not root")
+@pytest.mark.parametrize("name", ["tcp", "websocket", "sse", "long-poll", "short-poll"])
+def test_run_bytes_match_packet_capture(name, tmp_path):
+    """bytes_up / bytes_down of a run agree with tcpdump's count within 2 %.
+
+    The capture also sees the close handshake (FIN, WebSocket close frames),
+    which the counters leave out by design; that is a few bytes per client.
+    """
+    import wslab
+
+    with wslab.Lab() as lab:
+        port = int(lab.urls[name].rsplit(":", 1)[1].split("/")[0])
+        with capture.Capture(port) as cap:
+            run = lab.run(name, clients=5, rate=200, duration=1, schedule="fixed",
+                          out=str(tmp_path / name), progress=False,
+                          **({"interval": 0.1} if name == "short-poll" else {}))
+    s, r = run.summary, cap.result
+    assert len(r.per_connection) == s["connections"] == 5
+    assert r.bytes_to_server == pytest.approx(s["bytes_up"], rel=0.02, abs=60)
+    assert r.bytes_from_server == pytest.approx(s["bytes_down"], rel=0.02)
+    assert r.bytes_from_server >= s["bytes_down"]  # the capture sees at least as much

@@ -16,7 +16,8 @@ def test_environment_yml_matches_pyproject():
     wanted = {_name(s) for s in project["dependencies"]}
     wanted |= {_name(s) for s in project["optional-dependencies"]["test"]}
     listed = set()
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
+    for line in text.splitlines():
         m = re.match(r"^\s*-\s+([A-Za-z0-9_.-]+[^#]*)", line)
         if m and not m.group(1).startswith(("-e", ".")) and ":" not in m.group(1):
             listed.add(_name(m.group(1)))

@@ -417,6 +417,8 @@ class Capture:
     the end of the block may or may not be in the file.
 
     Notes:
+        * Entering and leaving block the calling thread (typically a few
+          milliseconds each); from asyncio code that is usually acceptable.
         * ``--immediate-mode`` makes libpcap deliver each packet at once rather
           than in ring-buffer blocks (which otherwise can take up to 1 s to be
           handed over), so the barrier completes promptly.

@@ -35,13 +35,15 @@ _OFF_BYTES_ACKED = 120  # tcpi_bytes_acked, u64: bytes we sent that the peer ACK
 _OFF_BYTES_RECEIVED = 128  # tcpi_bytes_received, u64: bytes the peer sent us
 _OFF_SEGS_OUT = 136  # tcpi_segs_out, u32 (SYN and pure ACKs included)
 _OFF_SEGS_IN = 140  # tcpi_segs_in, u32
+_OFF_BYTES_SENT = 200  # tcpi_bytes_sent, u64 (Linux 4.19+): data bytes sent, retransmits included
+_OFF_BYTES_RETRANS = 208  # tcpi_bytes_retrans, u64
 
 
 @dataclass(frozen=True, slots=True)
 class ConnCounters:
     """Cumulative kernel counters of one TCP connection, client side."""
 
-    bytes_up: int = 0  # client -> server, ACKed
+    bytes_up: int = 0  # client -> server, sent once
     bytes_down: int = 0  # server -> client
     segs_up: int = 0
     segs_down: int = 0
@@ -53,18 +55,24 @@ class ConnCounters:
 def tcp_info(sock: socket.socket, active_open: bool = True) -> ConnCounters:
     """Read the kernel's byte and segment counters of a connected socket.
 
-    On the side that opened the connection (``active_open``, every wslab
-    client) ``tcpi_bytes_acked`` also counts the SYN's one sequence number
-    (measured: 10,000 bytes sent read back as 10,001), so one is taken off.
+    Bytes up are ``tcpi_bytes_sent - tcpi_bytes_retrans``: what left this
+    socket once. ``tcpi_bytes_acked`` would miss a request still in flight
+    when a client stops (a held long poll is ACKed only after the delayed-ACK
+    timer), and on the side that opened the connection (``active_open``) it
+    also counts the SYN's sequence number (10,000 bytes read back as 10,001);
+    it is the fallback on kernels older than 4.19.
     """
     raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
     if len(raw) < _OFF_SEGS_IN + 4:
         raise OSError(f"TCP_INFO is {len(raw)} bytes; this kernel is too old for byte counters")
     acked, received = struct.unpack_from("=QQ", raw, _OFF_BYTES_ACKED)
     segs_out, segs_in = struct.unpack_from("=II", raw, _OFF_SEGS_OUT)
-    if active_open and acked:
-        acked -= 1
-    return ConnCounters(acked, received, segs_out, segs_in)
+    if len(raw) >= _OFF_BYTES_RETRANS + 8:
+        sent, retrans = struct.unpack_from("=QQ", raw, _OFF_BYTES_SENT)
+        up = sent - retrans
+    else:
+        up = acked - 1 if active_open and acked else acked
+    return ConnCounters(up, received, segs_out, segs_in)
 
 
 class ProcessMeter:

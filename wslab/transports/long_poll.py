@@ -54,5 +54,9 @@ class LongPollTransport(Transport):
             while True:
                 await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}&timeout={timeout}")
         finally:
+            # A request may be in flight when the fleet stops the client:
+            # its bytes were spent, so read the counters once more.
+            sock = session.wslab_sockets.current
+            ctx.conn.observe(sock, sock)
             ctx.conn.close()
             await session.close()

@@ -50,5 +50,9 @@ class ShortPollTransport(Transport):
                 next_poll = max(next_poll + interval, loop.time())
                 await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}")
         finally:
+            # A request may be in flight when the fleet stops the client:
+            # its bytes were spent, so read the counters once more.
+            sock = session.wslab_sockets.current
+            ctx.conn.observe(sock, sock)
             ctx.conn.close()
             await session.close()
