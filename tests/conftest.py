@@ -22,17 +22,23 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
     return predicate()
 
 
-def wslab_processes(exclude: set[int] | None = None) -> list[psutil.Process]:
-    """Live processes running a wslab child module (server, fleet, proxy)."""
+def wslab_processes(parent: int | None = None) -> list[psutil.Process]:
+    """Live wslab child processes (server, fleet, proxy), optionally only those
+    started by process ``parent`` (children carry ``WSLAB_PARENT_PID``), so
+    that other wslab work on the machine does not confuse a test."""
     found = []
     for p in psutil.process_iter(["pid", "cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if "-m wslab." in cmd and p.info["pid"] not in (exclude or set()):
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    found.append(p)
-            except psutil.NoSuchProcess:
-                pass
+        if "-m wslab." not in cmd:
+            continue
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if parent is not None and p.environ().get("WSLAB_PARENT_PID") != str(parent):
+                continue
+            found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
     return found
 
 

@@ -30,14 +30,14 @@ CLI = [sys.executable, "-m", "wslab"]
 )
 def test_bad_input_one_line_exit_2_nothing_left(args, message, tmp_path):
     out = tmp_path / "new-run"
-    before = {p.pid for p in wslab_processes()}
-    proc = subprocess.run([*CLI, *args, "--out", str(out)] if args[0] == "run" else [*CLI, *args],
-                          capture_output=True, text=True, timeout=60 * TIMEOUT_FACTOR)
+    proc = subprocess.Popen([*CLI, *args, "--out", str(out)] if args[0] == "run" else [*CLI, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, stderr = proc.communicate(timeout=60 * TIMEOUT_FACTOR)
     assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("wslab: error:") and message in lines[0]
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    assert {p.pid for p in wslab_processes()} <= before
+    assert wslab_processes(parent=proc.pid) == []
 
 
 def test_existing_nonempty_out_refused(tmp_path, capsys):
