@@ -51,3 +51,27 @@ def test_run_outside_started_lab_is_an_error(tmp_path):
     with pytest.raises(RunError, match="not started"):
         wslab.Lab().run("tcp", out=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+def test_network_delay_goes_through_the_proxy(tmp_path):
+    """25 ms each way: push latency is at least one transit, long-poll's max
+    at least one transit too (RFC 6202 §2.2); the proxy loses nothing."""
+    with wslab.Lab() as lab:
+        ws = lab.run("websocket", clients=2, rate=20, duration=1, delay="25ms", schedule="fixed",
+                     out=str(tmp_path / "ws"), progress=False)
+        lp = lab.run("long-poll", clients=2, rate=20, duration=1, delay=0.025, jitter="2ms",
+                     schedule="fixed", out=str(tmp_path / "lp"), progress=False)
+    for r in (ws, lp):
+        assert r.summary["lost"] == r.summary["duplicated"] == 0
+        assert r.summary["latency_us"]["p50"] >= 25_000
+        assert r.manifest["netem"]["toxics"]
+    assert "latency" in ws.manifest["netem"]["toxics"][0]
+    assert ws.manifest["parameters"]["delay"] == 0.025
+
+
+def test_bad_delay_is_refused_before_anything_starts(tmp_path):
+    with pytest.raises(ConfigError, match="delay"):
+        wslab.run("tcp", delay="soon", out=str(tmp_path / "x"))
+    with pytest.raises(ConfigError, match="jitter needs a delay"):
+        wslab.run("tcp", jitter="5ms", out=str(tmp_path / "x"))
+    assert not (tmp_path / "x").exists()

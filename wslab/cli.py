@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, help="long-poll hold timeout in seconds (default 30)")
     r.add_argument("--ping", type=float, help="SSE keep-alive comment interval (default 15 s)")
     r.add_argument("--compression", action="store_true", help="websocket permessage-deflate")
+    r.add_argument("--delay", help="one-way network delay each direction, e.g. 25ms (netem proxy)")
+    r.add_argument("--jitter", help="jitter on the delay, e.g. 5ms (seeded)")
+    r.add_argument("--bandwidth", help="bandwidth each direction per connection, e.g. 1MB/s")
     r.add_argument("--out", help="run directory (new or empty; default data/runs/<id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -73,6 +76,7 @@ def _run_config(args: argparse.Namespace):
         duration=args.duration, payload=args.payload, schedule=args.schedule,
         seed=args.seed, interval=args.interval, burst=args.burst, warmup=args.warmup,
         fleets=args.fleets, options=options, out=args.out,
+        delay=args.delay, jitter=args.jitter, bandwidth=args.bandwidth,
     ).validate()
 
 
@@ -81,6 +85,9 @@ def format_summary(run) -> str:
     s, p = run.summary, run.manifest["parameters"]
     lat = s["latency_us"]
     extra = f", interval {p['interval']:g} s" if p.get("interval") else ""
+    if p.get("delay"):
+        extra += f", delay {p['delay'] * 1e3:g} ms each way"
+        extra += f" ± {p['jitter'] * 1e3:g} ms" if p.get("jitter") else ""
     lines = [
         f"run       {run.path}",
         f"setup     {p['transport']}: {p['clients']} clients, {p['rate']:g} events/s "

@@ -79,6 +79,10 @@ class RunConfig:
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
     out: str | None = None
+    # Network impairment through wslab.netem's proxy, each direction separately:
+    delay: float | str | None = None  # one-way delay ("25ms" or seconds)
+    jitter: float | str | None = None  # +- jitter on the delay, seeded
+    bandwidth: float | str | None = None  # per direction per connection ("1MB/s" or B/s)
 
     def validate(self) -> RunConfig:
         """Check every field; returns self, normalised. Raises ConfigError."""
@@ -119,6 +123,7 @@ class RunConfig:
         if not 0 <= float(self.warmup) < self.duration:
             raise ConfigError(f"warmup must be >= 0 and < duration ({self.duration:g} s)")
         self._validate_options()
+        self._validate_netem()
         if self.out is not None:
             out = Path(self.out)
             if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -147,6 +152,27 @@ class RunConfig:
         self.options = merged
         if "interval" in merged:
             self.interval = merged["interval"]
+
+    def _validate_netem(self) -> None:
+        from . import netem
+
+        try:
+            if self.delay is not None:
+                self.delay = netem.parse_delay(self.delay)
+            if self.jitter is not None:
+                self.jitter = netem.parse_delay(self.jitter)
+            if self.bandwidth is not None:
+                self.bandwidth = netem.parse_rate(self.bandwidth)
+            self.toxics()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def toxics(self) -> list[str]:
+        """The proxy's toxics (Toxiproxy notation); empty: no proxy at all."""
+        from . import netem
+
+        toxics = netem.toxics_from_args(self.delay, self.jitter, self.bandwidth, seed=self.seed)
+        return [str(t) for t in toxics]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -98,20 +98,20 @@ class Lab:
             raise RunError("the Lab is not started; use `with Lab() as lab:`")
         out = Path(cfg.out) if cfg.out else runs_dir() / new_run_id(cfg.transport)
         writer = RunWriter(out)
-        fleets: list[ChildProcess] = []
+        children: list[ChildProcess] = []  # fleets and the proxy, if any
         try:
-            return self._run(cfg, writer, fleets, progress)
+            return self._run(cfg, writer, children, progress)
         except BaseException:
-            for fleet in fleets:
-                fleet.kill()
+            for child in children:
+                child.kill()
             writer.abort()
             raise
         finally:
-            for fleet in fleets:
-                fleet.stop()
+            for child in children:
+                child.stop()
 
     # -- the five phases ----------------------------------------------------
-    def _run(self, cfg: RunConfig, writer: RunWriter, fleets: list[ChildProcess],
+    def _run(self, cfg: RunConfig, writer: RunWriter, children: list[ChildProcess],
              progress: bool | None) -> Run:
         started = _utc_now()
         manifest = {
@@ -127,7 +127,15 @@ class Lab:
         server = self.server
         server.request("reset")
         url = self.urls[cfg.transport]
+        toxics = cfg.toxics()
+        if toxics:  # clients reach the server through the impairment proxy
+            proxy = ChildProcess("wslab proxy", "wslab.netem", {
+                "upstreams": {cfg.transport: url}, "toxics": toxics, "seed": cfg.seed})
+            children.append(proxy)
+            url = proxy.start()["endpoints"][cfg.transport]
+            manifest["netem"] = {"toxics": toxics, "proxied_url": url}
         sizes = _split(cfg.clients, cfg.fleets)
+        fleets: list[ChildProcess] = []
         first = 0
         for k, size in enumerate(sizes):
             fleets.append(ChildProcess(f"wslab fleet {k}", "wslab.fleet", {
@@ -135,6 +143,7 @@ class Lab:
                 "first_client": first, "options": cfg.options, "seed": cfg.seed,
             }))
             first += size
+        children.extend(fleets)
         for fleet in fleets:  # all start together; readiness is collected after
             fleet.start_async()
         ramp = [fleet.wait_ready(timeout=60 + cfg.clients / 100) for fleet in fleets]
