@@ -36,7 +36,8 @@ class WebSocketTransport(Transport):
         conns: set = set()
 
         def on_publish(event) -> None:
-            broadcast(conns, event.text)
+            # bytes sent as a text frame: the body is ASCII JSON, so no re-encoding
+            broadcast(conns, event.body, text=True)
 
         hub.subscribe(on_publish)
 
@@ -49,7 +50,7 @@ class WebSocketTransport(Transport):
                 return
             # History and registration with no await in between: no gap.
             for event in hub.events_after(since):
-                broadcast([ws], event.text)
+                broadcast([ws], event.body, text=True)
             conns.add(ws)
             try:
                 await ws.wait_closed()
@@ -90,7 +91,9 @@ class WebSocketTransport(Transport):
         try:
             ctx.ready()
             record = ctx.record
-            async for message in ws:
+            recv = ws.recv
+            while True:
+                message = await recv(decode=False)  # bytes: skip UTF-8 decoding
                 now = time.monotonic_ns()
                 seq, pub = decode_header(message)
                 record(seq, pub, now)
