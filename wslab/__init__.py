@@ -4,7 +4,7 @@
 >>> r = wslab.run("websocket", clients=5, rate=200, duration=3)   # doctest: +SKIP
 >>> r.summary["latency_us"]["p50"], r.summary["lost"]            # doctest: +SKIP
 
-Public API: `run`, `Lab`, `load`, `Run`, `list_runs`, `RunConfig`,
+Public API: `run`, `Lab`, `Experiment`, `load`, `Run`, `list_runs`, `RunConfig`,
 `transport_names`, and the errors `ConfigError`, `RunError`,
 `IncompleteRunError`. Names are imported on first use, so the server and
 fleet processes (which import ``wslab.server`` / ``wslab.fleet``) do not load
@@ -18,6 +18,7 @@ from .errors import ConfigError, IncompleteRunError, RunError, WslabError
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Experiment": "experiment",
     "Lab": "lab",
     "run": "lab",
     "Run": "store",
@@ -28,6 +29,7 @@ _LAZY = {
 
 __all__ = [
     "ConfigError",
+    "Experiment",
     "IncompleteRunError",
     "Lab",
     "Run",

@@ -3,6 +3,7 @@
     wslab run TRANSPORT --clients N --rate HZ --duration S --payload B
               [--interval S] [--schedule fixed|poisson|burst] [--seed K] [--out DIR]
     wslab serve [--host 127.0.0.1]
+    wslab sweep SPEC.toml [--out DIR] [--quiet]
     wslab transports
 
 Bad input prints one line naming what is allowed and exits with status 2,
@@ -57,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--rate", type=float, default=1.0, help="events per second (default 1)")
     s.add_argument("--duration", type=float, default=3600.0, help="seconds to publish")
     s.add_argument("--payload", type=int, default=64)
+
+    w = sub.add_parser("sweep", help="run an experiment (grid x repeats) described in TOML",
+                       description="SPEC.toml holds `name`, `repeats`, `seed`, a [base] table "
+                       "of shared parameters and a [grid] table of lists (or [[grid]] tables: "
+                       "a conditional grid). Completed trials are reused.")
+    w.add_argument("spec", help="experiment description (TOML)")
+    w.add_argument("--out", help="folder of the trial runs (default data/runs/<name>)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sub.add_parser("transports", help="list the transports")
     return p
@@ -144,6 +153,51 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fmt_float(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
+
+
+SWEEP_KEYS = ("name", "repeats", "seed", "base", "grid", "trials")
+
+
+def _sweep_experiment(spec_path: str, out: str | None):
+    import tomllib
+    from pathlib import Path
+
+    from .experiment import Experiment
+
+    path = Path(spec_path)
+    try:
+        spec = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {spec_path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{spec_path} is not valid TOML: {exc}") from None
+    unknown = [k for k in spec if k not in SWEEP_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {spec_path}; "
+                          f"allowed: {', '.join(SWEEP_KEYS)}")
+    return Experiment(spec.get("name", path.stem), grid=spec.get("grid"),
+                      repeats=spec.get("repeats", 1), base=spec.get("base"), root=out,
+                      seed=spec.get("seed", 0), trials=spec.get("trials"))
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    exp = _sweep_experiment(args.spec, args.out)
+    df = exp.run(progress=not args.quiet)
+    cols = ["trial", *[k for k in exp.keys if k in df], "repeat", "seed", "published",
+            "delivered", "lost", "duplicated", "latency_p50_us", "latency_p99_us",
+            "bytes_down_per_event", "requests_per_event", "reused"]
+    cols = list(dict.fromkeys(c for c in cols if c in df))
+    with pd.option_context("display.width", 200, "display.max_columns", None,
+                           "display.max_rows", None, "display.float_format", _fmt_float):
+        print(df[cols].to_string(index=False))
+    print(f"{len(df)} trials ({int(df.reused.sum())} reused) in {exp.root}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM behaves like Ctrl-C: children are stopped and partial runs removed.
@@ -158,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
         return _cmd_serve(args)
     except ConfigError as exc:
         print(f"wslab: error: {exc}", file=sys.stderr)

@@ -1,0 +1,465 @@
+"""Experiments: sweeps of runs (a grid of parameters × repeats) as one tidy table.
+
+>>> exp = Experiment("interval", grid={"transport": ["sse", "short-poll"],
+...                                    "interval": [0.1, 0.5]},
+...                  base={"clients": 10, "rate": 50, "duration": 5}, repeats=3)
+>>> df = exp.run()                                          # doctest: +SKIP
+>>> df.groupby(["transport", "interval"]).latency_p50_us.median()   # doctest: +SKIP
+
+Trials. ``grid`` is a dict of lists whose product gives the trials, or a list
+of such dicts (their products one after the other: a conditional grid, e.g.
+``[{"transport": ["sse"]}, {"transport": ["short-poll"], "interval": [0.1, 1]}]``).
+``trials`` is a list of explicit parameter dicts, one trial each. Keys are
+`RunConfig` field names (``out`` excepted, ``host`` only in ``base``); ``base``
+holds the parameters every trial shares.
+
+Parameters that do not apply are dropped when they come from ``grid`` or
+``base`` (never from an explicit trial, where they are an error): ``interval``
+for a transport without that option (anything but short-poll),
+``options`` entries the transport does not know, and ``burst`` unless the
+schedule is ``burst``. Trials that became identical are kept once, so
+``{"transport": ["sse", "short-poll"], "interval": [0.1, 1]}`` is three trials,
+not four.
+
+Seeds. Unless ``seed`` is given (in the grid, a trial or ``base``; repeats then
+share it), each trial's seed derives from the experiment's ``seed``, the
+trial's parameters (its stable identity: adding values to a grid leaves the
+other trials' seeds unchanged) and the repeat number.
+
+Storage and resuming. Trial runs go to ``<root>/<trial-id>`` (default root:
+``runs_dir() / name``), where the trial id is the transport and the trial's
+own parameters plus the repeat, e.g. ``short-poll_interval=0.1_rep0``.
+`Experiment.run` reuses every trial whose directory holds a complete run with
+the same parameters, and refuses (before starting anything) a directory with
+different parameters or an incomplete run; hidden temporary directories left
+by killed runs are removed.
+
+Every trial is validated when the `Experiment` is created: bad input raises
+`ConfigError` before any process, file or directory exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import transports
+from .config import RunConfig
+from .errors import ConfigError, IncompleteRunError
+from .paths import runs_dir
+from .store import Run, load
+
+__all__ = ["Experiment", "Trial"]
+
+#: RunConfig fields a sweep may set (``out`` is the experiment's; ``host`` is
+#: one server's, so it may only be in ``base``).
+_RESERVED = ("out",)
+_BASE_ONLY = ("host",)
+#: Columns of `Experiment.run` shown first, in this order.
+_LEAD = ("trial", "repeat")
+
+
+def _fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(RunConfig)]
+
+
+def _default(name: str) -> Any:
+    f = next(f for f in dataclasses.fields(RunConfig) if f.name == name)
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _check_keys(params: Mapping[str, Any], where: str, *, base: bool = False) -> None:
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{where} must be a dict of parameters, not {type(params).__name__}")
+    allowed = [f for f in _fields() if f not in _RESERVED and (base or f not in _BASE_ONLY)]
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        extra = ("; host can only be set in base (one server serves every trial)"
+                 if "host" in unknown and not base else "")
+        raise ConfigError(
+            f"unknown parameter(s) {', '.join(map(str, unknown))} in {where}; "
+            f"allowed: {', '.join(allowed)}{extra}"
+        )
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of an experiment: its parameters, repeat, seed and directory."""
+
+    id: str
+    params: dict[str, Any]  # the trial's own parameters (grid or trials; base excluded)
+    repeat: int
+    seed: int
+    config: RunConfig  # validated, every parameter (base included)
+    path: Path
+
+    def kwargs(self) -> dict[str, Any]:
+        """RunConfig keywords for a fresh config of this trial (``out`` included)."""
+        return {**_config_kwargs(self.config), "out": str(self.path)}
+
+
+def _config_kwargs(cfg: RunConfig) -> dict[str, Any]:
+    return {f: getattr(cfg, f) for f in _fields() if f != "out"}
+
+
+class Experiment:
+    """A sweep of runs: ``grid`` (or ``trials``) × ``repeats``; see the module doc.
+
+    ``name`` names the experiment's folder (``runs_dir() / name`` unless
+    ``root`` is given); ``seed`` seeds the trials that have no ``seed`` of
+    their own. `run` measures the trials not yet measured and returns one
+    row per trial; `runs`, `messages` and `latencies` give the runs and their
+    per-delivery rows.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        grid: Mapping[str, Iterable[Any]] | list[Mapping[str, Iterable[Any]]] | None = None,
+        repeats: int = 1,
+        base: Mapping[str, Any] | None = None,
+        root: str | os.PathLike | None = None,
+        seed: int = 0,
+        *,
+        trials: list[Mapping[str, Any]] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_+=@,-][A-Za-z0-9._+=@,-]*",
+                                                         name):
+            raise ConfigError(f"experiment name must be a plain folder name (letters, digits, "
+                              f"'._-+=@,', not starting with '.'), not {name!r}")
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ConfigError(f"repeats must be an integer >= 1, not {repeats!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, not {seed!r}")
+        self.name = name
+        self.repeats = repeats
+        self.seed = seed
+        self.base = dict(base or {})
+        _check_keys(self.base, "base", base=True)
+        self.root = Path(root).resolve() if root is not None else runs_dir() / name
+        self.trials: list[Trial] = self._plan(grid, trials)
+        #: parameters that vary between trials (columns of `messages`), transport first
+        keys = {k for t in self.trials for k in t.params}
+        self.keys = ["transport", *(f for f in _fields() if f in keys and f != "transport")]
+        self._runs: list[Run] | None = None
+        self._reused: set[str] | None = None
+
+    # -- planning -------------------------------------------------------------
+    @staticmethod
+    def product(**grid: Iterable[Any]) -> list[dict[str, Any]]:
+        """The product of ``grid``'s lists as explicit trials, e.g. for ``trials=``.
+
+        >>> Experiment.product(transport=["sse", "tcp"], clients=[1, 10])[:2]
+        [{'transport': 'sse', 'clients': 1}, {'transport': 'sse', 'clients': 10}]
+        """
+        grid = _grid_lists(grid, "grid")
+        return [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+    def _plan(self, grid: Any, trials: list[Mapping[str, Any]] | None) -> list[Trial]:
+        if grid is None and trials is None:
+            grid = {}
+        grids = [] if grid is None else [grid] if isinstance(grid, Mapping) else grid
+        if not isinstance(grids, list):
+            raise ConfigError(f"grid must be a dict of lists or a list of such dicts, "
+                              f"not {type(grid).__name__}")
+        candidates: list[tuple[dict[str, Any], bool]] = []  # (params, strict)
+        for k, g in enumerate(grids):
+            where = "grid" if len(grids) == 1 else f"grid[{k}]"
+            _check_keys(g, where)
+            candidates += [(p, False) for p in self.product(**_grid_lists(g, where))]
+        if trials is not None:
+            if not isinstance(trials, list):
+                raise ConfigError(f"trials must be a list of dicts, not {type(trials).__name__}")
+            for k, t in enumerate(trials):
+                _check_keys(t, f"trials[{k}]")
+                candidates.append((dict(t), True))
+
+        own: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for params, strict in candidates:
+            if not strict:
+                params = _applicable(params, {**self.base, **params})
+            key = _canonical(params)
+            if key not in seen:
+                seen.add(key)
+                own.append(params)
+
+        planned: list[Trial] = []
+        ids: dict[str, dict[str, Any]] = {}
+        for params in own:
+            merged = {**_applicable(self.base, {**self.base, **params}), **params}
+            if "transport" not in merged:
+                raise ConfigError("transport must be given (in grid, trials or base); allowed: "
+                                  + ", ".join(transports.names()))
+            tid = _trial_name(merged["transport"], params)
+            if tid in ids:
+                raise ConfigError(f"trials {ids[tid]} and {params} get the same folder name "
+                                  f"{tid!r}; make their parameters differ more visibly")
+            ids[tid] = params
+            for rep in range(self.repeats):
+                seed = merged["seed"] if "seed" in merged else _derive_seed(self.seed, params, rep)
+                cfg = RunConfig(**{**merged, "seed": seed}).validate()
+                rid = f"{tid}_rep{rep}"
+                planned.append(Trial(rid, dict(params), rep, cfg.seed, cfg, self.root / rid))
+        return planned
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def __repr__(self) -> str:
+        return (f"Experiment({self.name!r}: {len(self.trials)} trials "
+                f"({len(self.trials) // self.repeats} × {self.repeats} repeats) in {self.root})")
+
+    # -- running --------------------------------------------------------------
+    def _existing(self) -> dict[str, Run]:
+        """Completed trials to reuse; refuses folders that are in the way."""
+        found: dict[str, Run] = {}
+        for t in self.trials:
+            if not t.path.exists() or (t.path.is_dir() and not any(t.path.iterdir())):
+                continue
+            try:
+                run = load(t.path)
+            except IncompleteRunError as exc:
+                raise ConfigError(f"{exc}; it is in the way of trial {t.id}: remove it") from None
+            diff = _param_diff(t.config, run.manifest.get("parameters", {}))
+            if diff:
+                raise ConfigError(
+                    f"{t.path} holds a run with other parameters ({diff}); give the "
+                    "experiment another name or root, or remove that folder"
+                )
+            found[t.id] = run
+        return found
+
+    def _remove_leftovers(self) -> None:
+        """Remove hidden temporary folders of killed runs (their process is gone)."""
+        import psutil
+
+        if not self.root.is_dir():
+            return
+        for d in self.root.iterdir():
+            m = re.fullmatch(r"\..+\.tmp-(\d+)", d.name)
+            if m and d.is_dir():
+                pid = int(m.group(1))
+                if pid == os.getpid() or not psutil.pid_exists(pid):
+                    shutil.rmtree(d, ignore_errors=True)
+
+    def run(self, progress: bool = True) -> pd.DataFrame:
+        """Measure every trial not yet measured; one row per trial (see `table`).
+
+        One server (`Lab`) serves every new trial; it is not started at all
+        when every trial is reused. A failed or interrupted trial leaves no
+        folder: running again resumes from there.
+        """
+        from .lab import Lab
+
+        existing = self._existing()  # may refuse: before anything starts
+        self._remove_leftovers()
+        todo = [t for t in self.trials if t.id not in existing]
+        runs: dict[str, Run] = dict(existing)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(self.trials), initial=len(existing), desc=self.name,
+                       unit="trial")
+        try:
+            if todo:
+                host = todo[0].config.host
+                with Lab(host=host) as lab:
+                    for t in todo:
+                        if bar is not None:
+                            bar.set_postfix_str(t.id, refresh=True)
+                        cfg = RunConfig(**t.kwargs())
+                        runs[t.id] = lab.run(cfg.transport, config=cfg,
+                                             progress=None if progress else False)
+                        if bar is not None:
+                            bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        self._runs = [runs[t.id] for t in self.trials]
+        self._reused = set(existing)
+        return self.table()
+
+    @property
+    def runs(self) -> list[Run]:
+        """The trials' runs, in trial order (loaded from disk if `run` was not called)."""
+        if self._runs is None:
+            existing = self._existing()
+            missing = [t.id for t in self.trials if t.id not in existing]
+            if missing:
+                raise IncompleteRunError(
+                    f"{len(missing)} of {len(self.trials)} trials have not run yet "
+                    f"(e.g. {missing[0]}); call run() first"
+                )
+            self._runs = [existing[t.id] for t in self.trials]
+        return self._runs
+
+    # -- tables ---------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        """One row per trial: ``trial``, ``repeat``, the run's parameters
+        (``options`` flattened as ``option_<name>``), the summary's scalars with
+        latency flattened (``latency_p50_us`` … ``latency_mean_us``), ``path``
+        and ``reused`` (the run was found on disk rather than measured now)."""
+        runs = self.runs
+        reused = self._reused if self._reused is not None else {t.id for t in self.trials}
+        rows = [_row(t, r, t.id in reused) for t, r in zip(self.trials, runs, strict=True)]
+        df = pd.DataFrame(rows)
+        df["reused"] = df["reused"].astype(bool)
+        return df
+
+    def _per_trial(self, frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+        out = []
+        for t, frame in zip(self.trials, frames, strict=True):
+            params = t.config.as_dict()
+            frame = frame.copy()
+            lead = {"trial": t.id, "repeat": t.repeat,
+                    **{k: params.get(k) for k in self.keys}}
+            for i, (k, v) in enumerate(lead.items()):
+                frame.insert(i, k, [v] * len(frame) if isinstance(v, dict) else v)
+            out.append(frame)
+        df = pd.concat(out, ignore_index=True)
+        df["trial"] = pd.Categorical(df["trial"], categories=[t.id for t in self.trials])
+        for k in self.keys:  # e.g. interval: a number, or None where it does not apply
+            values = df[k].dropna()
+            if df[k].dtype == object and len(values) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values.unique()
+            ):
+                df[k] = df[k].astype(float)
+        return df
+
+    def messages(self) -> pd.DataFrame:
+        """Every delivery of every trial (``client_id``, ``seq``, ``published_ns``,
+        ``received_ns``, ``latency_us``; duplicates and warm-up included), with
+        ``trial``, ``repeat`` and the varying parameters (`keys`) attached."""
+        frames = []
+        for run in self.runs:
+            m = run.messages.copy()
+            m["latency_us"] = (m.received_ns - m.published_ns) / 1e3
+            frames.append(m)
+        return self._per_trial(frames)
+
+    deliveries = messages
+
+    def latencies(self) -> pd.DataFrame:
+        """One-way latency (``latency_us``) of each first delivery after the
+        warm-up — the population of the summaries' percentiles, for ECDFs —
+        with ``trial``, ``repeat`` and the varying parameters attached."""
+        return self._per_trial(
+            r.latency_us().rename("latency_us").reset_index(drop=True).to_frame()
+            for r in self.runs
+        )
+
+
+# -- helpers -------------------------------------------------------------------
+def _grid_lists(grid: Mapping[str, Any], where: str) -> dict[str, list[Any]]:
+    out = {}
+    for k, v in grid.items():
+        if isinstance(v, str | bytes | Mapping) or not isinstance(v, Iterable):
+            raise ConfigError(f"{where}[{k!r}] must be a list of values, not {v!r}")
+        values = list(v)
+        if not values:
+            raise ConfigError(f"{where}[{k!r}] is empty: give at least one value")
+        out[k] = values
+    return out
+
+
+def _applicable(params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` less what does not apply to the trial described by ``context``."""
+    out = dict(params)
+    transport = context.get("transport", params.get("transport"))
+    if transport in transports.names():
+        known = transports.get(transport).client_options
+        if "interval" not in known:
+            out.pop("interval", None)
+        if isinstance(out.get("options"), Mapping):
+            out["options"] = {k: v for k, v in out["options"].items() if k in known}
+            if not out["options"]:
+                del out["options"]
+    schedule = context.get("schedule", params.get("schedule", _default("schedule")))
+    if schedule != "burst":
+        out.pop("burst", None)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """50.0 and 50 are one value (as in trial names)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    return json.dumps(_plain(params), sort_keys=True, default=repr)
+
+
+def _derive_seed(seed: int, params: Mapping[str, Any], repeat: int) -> int:
+    text = f"{seed}|{_canonical(params)}|{repeat}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={_fmt(v)}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def _trial_name(transport: Any, params: Mapping[str, Any]) -> str:
+    parts = [str(transport)]
+    for f in _fields():
+        if f in params and f != "transport":
+            parts.append(_fmt(params[f]) if f == "options" else f"{f}={_fmt(params[f])}")
+    name = re.sub(r"[^A-Za-z0-9._+=,@-]+", "-", "_".join(parts))
+    return name.lstrip(".") or "trial"
+
+
+def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> str:
+    want = json.loads(json.dumps(cfg.as_dict(), default=str))
+    diffs = []
+    for k in sorted(set(want) | set(found), key=lambda k: (k not in want, k)):
+        if k == "out":
+            continue
+        if k not in found and want.get(k) is None:
+            continue  # a parameter newer than the run, at its default
+        if want.get(k) != found.get(k):
+            diffs.append(f"{k} {found.get(k)!r} here, {want.get(k)!r} wanted")
+    return "; ".join(diffs)
+
+
+def _row(trial: Trial, run: Run, reused: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {"trial": trial.id, "repeat": trial.repeat}
+    params = dict(run.manifest["parameters"])
+    params.pop("out", None)
+    options = params.pop("options", None) or {}
+    row.update(params)
+    row.update({f"option_{k}": v for k, v in options.items() if k != "interval"})
+    for k, v in run.summary.items():
+        if k in row or isinstance(v, str):
+            continue
+        if isinstance(v, Mapping):
+            stem, unit = (k[:-3], "_us") if k.endswith("_us") else (k, "")
+            row.update({f"{stem}_{q}{unit}": x for q, x in v.items()})
+        elif not isinstance(v, list):
+            row[k] = v
+    row["path"] = str(run.path)
+    row["reused"] = reused
+    return row
