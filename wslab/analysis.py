@@ -1,0 +1,350 @@
+"""Tidy tables built from runs, so notebook cells stay thin.
+
+Every function takes *runs*: one `wslab.Run`, a sequence of runs, or a dict
+whose values are runs (``{"websocket": run, ...}`` as a notebook builds it).
+Rows keep the order the runs were given in, so figures list transports in the
+order the notebook ran them.
+
+Units: latency in microseconds (``*_us``), sizes in bytes, CPU in
+microseconds per *delivered* event (one event reaching one client), bytes as
+the kernel counted them on each connection (``TCP_INFO``), handshakes
+included.
+
+What is "push" here: a run whose clients made at most one request per TCP
+connection (the WebSocket Upgrade, the SSE ``GET``; raw TCP makes none). Its
+median one-way latency estimates the loopback transit, and twice the smallest
+such median is the round trip the short-poll model adds to ``T/2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from math import nan
+from typing import Any
+
+import pandas as pd
+
+from .events import schedule_offsets
+from .models import short_poll_latency_mean, short_poll_latency_quantile
+from .store import Run
+
+__all__ = [
+    "LOSS_COLUMNS",
+    "OVERHEAD_COLUMNS",
+    "RUN_COLUMNS",
+    "as_runs",
+    "body_bytes_per_event",
+    "is_push",
+    "key_comparisons",
+    "latency_frame",
+    "loopback_rtt_us",
+    "loss_check",
+    "loss_table",
+    "overhead_table",
+    "runs_table",
+    "scheduled_events",
+    "setup_caption",
+    "short_poll_model",
+    "transport_label",
+]
+
+#: Columns of `runs_table`, in order.
+RUN_COLUMNS = [
+    "run_id", "transport", "label", "clients", "rate", "duration", "payload", "schedule",
+    "seed", "interval", "warmup_s", "published", "expected", "delivered", "lost",
+    "duplicated", "out_of_order", "latency_count", "latency_p50_us", "latency_p90_us",
+    "latency_p99_us", "latency_mean_us", "bytes_up_per_event", "bytes_down_per_event",
+    "bytes_per_event", "body_bytes_per_event", "requests_per_event", "empty_fraction",
+    "bytes_up_per_request", "bytes_down_per_request",
+    "server_cpu_us_per_event", "client_errors", "stalled_clients",
+]
+#: Columns of `loss_table`, in order.
+LOSS_COLUMNS = ["transport", "scheduled", "published", "expected", "delivered", "lost",
+                "duplicated"]
+#: Columns of `overhead_table`, in order.
+OVERHEAD_COLUMNS = ["label", "bytes_up_per_event", "bytes_down_per_event", "bytes_per_event",
+                    "body_bytes_per_event", "requests_per_event", "empty_fraction"]
+
+# Bytes of the event body around its numbers and payload:
+# {"seq":  ,"t":  ,"p":"  "}  (see wslab.events.encode)
+_BODY_FIXED_BYTES = len('{"seq":') + len(',"t":') + len(',"p":"') + len('"}')
+
+
+def as_runs(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> list[Run]:
+    """A list of runs from one run, a dict of runs (its values) or an iterable."""
+    if isinstance(runs, Run):
+        return [runs]
+    if isinstance(runs, Mapping):
+        runs = runs.values()
+    out = list(runs)
+    bad = [type(r).__name__ for r in out if not isinstance(r, Run)]
+    if bad:
+        raise TypeError(f"expected wslab.Run objects, got {', '.join(sorted(set(bad)))}")
+    if not out:
+        raise ValueError("no runs given")
+    return out
+
+
+def _params(run: Run) -> dict[str, Any]:
+    return run.manifest["parameters"]
+
+
+def transport_label(run: Run) -> str:
+    """The transport's name for legends: short-poll states its interval.
+
+    >>> transport_label(short_poll_run)          # doctest: +SKIP
+    'short-poll (T = 100 ms)'
+    """
+    interval = _params(run).get("interval")
+    if interval:
+        return f"{run.transport} (T = {_fmt_s(interval)})"
+    return run.transport
+
+
+def _fmt_s(seconds: float) -> str:
+    """``0.1`` -> ``'100 ms'``, ``2`` -> ``'2 s'``."""
+    return f"{seconds * 1e3:g} ms" if seconds < 1 else f"{seconds:g} s"
+
+
+def scheduled_events(run: Run) -> int:
+    """How many events the run's schedule holds (``floor(rate*duration)`` if fixed).
+
+    Recomputed from the seeded schedule, so it checks the server's
+    ``published`` count independently.
+    """
+    p = _params(run)
+    return len(schedule_offsets(p["schedule"], p["rate"], p["duration"], p["seed"],
+                                p.get("burst", 10)))
+
+
+def body_bytes_per_event(run: Run) -> float:
+    """Mean size of the event body itself (what every transport must carry), in bytes.
+
+    The body is ``{"seq":N,"t":NS,"p":"<payload>"}`` (`wslab.events.encode`);
+    its size depends on the digits of ``seq`` and ``published_ns``, so it is
+    computed from the run's deliveries. Bytes per delivered event above this
+    are the transport's own overhead.
+    """
+    m = run.messages.drop_duplicates(["client_id", "seq"])
+    if m.empty:
+        return float("nan")
+    digits = m.seq.astype(str).str.len() + m.published_ns.astype(str).str.len()
+    return float(digits.mean()) + _BODY_FIXED_BYTES + _params(run)["payload"]
+
+
+def is_push(run: Run) -> bool:
+    """True if clients made at most one request per connection (server push)."""
+    s = run.summary
+    return s["requests"] <= s["connections"]
+
+
+def runs_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+    """One row per run: parameters, loss accounting, latency, overhead (`RUN_COLUMNS`).
+
+    Latency percentiles come from the run's summary (HdrHistogram, after the
+    warm-up); ``bytes_per_event`` is up + down; ``requests_per_event`` and
+    ``empty_fraction`` are HTTP requests per delivered event and the share of
+    responses that carried no event; ``bytes_up_per_request`` (a request's
+    line and headers, handshakes included) and ``bytes_down_per_request`` are
+    NaN without requests; ``server_cpu_us_per_event`` is server CPU time per
+    delivered event.
+    """
+    rows = []
+    for run in as_runs(runs):
+        s, p = run.summary, _params(run)
+        lat = s["latency_us"]
+        rows.append({
+            "run_id": run.manifest.get("run_id", run.path.name),
+            "transport": run.transport,
+            "label": transport_label(run),
+            "clients": p["clients"], "rate": p["rate"], "duration": p["duration"],
+            "payload": p["payload"], "schedule": p["schedule"], "seed": p["seed"],
+            "interval": p.get("interval"), "warmup_s": s["warmup_s"],
+            **{k: s[k] for k in ("published", "expected", "delivered", "lost",
+                                 "duplicated", "out_of_order", "latency_count")},
+            **{f"latency_{q}_us": lat[q] for q in ("p50", "p90", "p99", "mean")},
+            "bytes_up_per_event": s["bytes_up_per_event"],
+            "bytes_down_per_event": s["bytes_down_per_event"],
+            "bytes_per_event": s["bytes_up_per_event"] + s["bytes_down_per_event"],
+            "body_bytes_per_event": body_bytes_per_event(run),
+            "requests_per_event": s["requests_per_event"],
+            "empty_fraction": s["empty_fraction"],
+            "bytes_up_per_request": s["bytes_up"] / s["requests"] if s["requests"] else nan,
+            "bytes_down_per_request": (s["bytes_down"] / s["requests"] if s["requests"]
+                                       else nan),
+            "server_cpu_us_per_event": s["server_cpu_us_per_event"],
+            "client_errors": s["client_errors"],
+            "stalled_clients": s["stalled_clients"],
+        })
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def loss_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+    """Loss accounting per run (`LOSS_COLUMNS`), indexed by nothing (plain rows).
+
+    ``scheduled`` is recomputed from the seeded schedule, ``published`` is what
+    the server emitted, ``expected = published x clients``. With a fixed
+    schedule every column is independent of timing.
+    """
+    rows = [{"transport": r.transport, "scheduled": scheduled_events(r),
+             **{k: r.summary[k] for k in LOSS_COLUMNS[2:]}} for r in as_runs(runs)]
+    return pd.DataFrame(rows, columns=LOSS_COLUMNS)
+
+
+def loss_check(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+    """Yes/no loss checks per transport: the same text whatever the run size.
+
+    Columns ``all published`` (published == scheduled), ``all delivered``
+    (delivered == expected: every event reached every client), ``none lost``
+    and ``none duplicated``. Values are ``"yes"``/``"NO"`` so that a notebook
+    can print it under ``# NBVAL_CHECK_OUTPUT`` in quick and full mode alike.
+    """
+    t = loss_table(runs)
+    checks = pd.DataFrame({
+        "transport": t["transport"],
+        "all published": t["published"] == t["scheduled"],
+        "all delivered": t["delivered"] == t["expected"],
+        "none lost": t["lost"] == 0,
+        "none duplicated": t["duplicated"] == 0,  # (t.duplicated is a method)
+    }).set_index("transport")
+    return checks.replace({True: "yes", False: "NO"})
+
+
+def overhead_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+    """Overhead per delivered event (`OVERHEAD_COLUMNS`), indexed by transport."""
+    t = runs_table(runs)
+    return t.set_index("transport")[OVERHEAD_COLUMNS]
+
+
+def latency_frame(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+    """Long table of one-way latencies: ``transport``, ``label``, ``latency_us``.
+
+    One row per first delivery after the warm-up (`Run.latency_us`), for
+    ECDFs. ``transport`` is an ordered categorical in the order of the runs.
+    """
+    runs = as_runs(runs)
+    parts = [pd.DataFrame({"transport": r.transport, "label": transport_label(r),
+                           "latency_us": r.latency_us().to_numpy(dtype=float)})
+             for r in runs]
+    frame = pd.concat(parts, ignore_index=True)
+    order = list(dict.fromkeys(r.transport for r in runs))
+    frame["transport"] = pd.Categorical(frame.transport, categories=order, ordered=True)
+    return frame
+
+
+def setup_caption(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> str:
+    """One line stating machine, versions and parameters, from the manifests.
+
+    Machine and versions come from the first run (a note is added if the
+    runs were measured on different machines); parameters shared by all runs
+    are stated once, and a short-poll interval is named with its transport.
+    """
+    runs = as_runs(runs)
+    first = runs[0].manifest
+    mach, ver = first["machine"], first["versions"]
+    machine = f"{mach['cores']} cores, {mach['cpu']}, {mach['os']}"
+    if any(r.manifest["machine"] != mach for r in runs[1:]):
+        machine += " (runs on different machines!)"
+    versions = (f"Python {ver['python']}, websockets {ver.get('websockets', '?')}, "
+                f"aiohttp {ver.get('aiohttp', '?')}, wslab {ver.get('wslab', '?')}")
+
+    def shared(key: str) -> str:
+        values = {_params(r)[key] for r in runs}
+        return _join(values)
+
+    params = (f"{shared('clients')} clients, {shared('schedule')} schedule at "
+              f"{shared('rate')} events/s for {shared('duration')} s, "
+              f"{shared('payload')} B payload, seed {shared('seed')}, "
+              f"first {_join({r.summary['warmup_s'] for r in runs})} s excluded as warm-up")
+    intervals = [f"{r.transport} T = {_fmt_s(_params(r)['interval'])}"
+                 for r in runs if _params(r).get("interval")]
+    if intervals:
+        params += ", " + ", ".join(intervals)
+    return f"Setup: {machine} | {versions} | {params}"
+
+
+def _join(values: set) -> str:
+    return " / ".join(f"{v:g}" if isinstance(v, float) else str(v)
+                      for v in sorted(values, key=str))
+
+
+def loopback_rtt_us(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> float:
+    """Round-trip estimate: twice the smallest median one-way latency of a push run.
+
+    Raw TCP, when present, is the floor. Raises ValueError if no push run is
+    given.
+    """
+    medians = [r.summary["latency_us"]["p50"] for r in as_runs(runs) if is_push(r)]
+    if not medians:
+        raise ValueError("no push run (tcp, websocket, sse) to estimate the round trip from")
+    return 2.0 * min(medians)
+
+
+def short_poll_model(run: Run, rtt_us: float = 0.0) -> dict[str, float]:
+    """Measured short-poll latency next to the model ``U*T + RTT`` (µs).
+
+    Returns ``interval_s``, ``rtt_us`` and, for ``mean``, ``p50`` and ``p99``,
+    ``measured_<stat>_us`` (run summary) and ``model_<stat>_us``
+    (`wslab.models.short_poll_latency_mean` / ``..._quantile``).
+    """
+    interval = _params(run).get("interval")
+    if not interval:
+        raise ValueError(f"{run.transport} run has no polling interval")
+    lat = run.summary["latency_us"]
+    rtt_s = rtt_us / 1e6
+    out = {"interval_s": float(interval), "rtt_us": float(rtt_us),
+           "measured_mean_us": lat["mean"],
+           "model_mean_us": short_poll_latency_mean(interval, rtt_s) * 1e6}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        out[f"measured_{name}_us"] = lat[name]
+        out[f"model_{name}_us"] = short_poll_latency_quantile(q, interval, rtt_s) * 1e6
+    return out
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1e3:.3g} ms" if us >= 1000 else f"{us / 1e3:.2f} ms"
+
+
+def key_comparisons(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> list[str]:
+    """The comparisons a C1 notebook states, as sentences with this run's numbers.
+
+    Latency medians relative to the fastest push transport, the short-poll
+    mean and p99 next to the model (when a short-poll and a push run are
+    given), and bytes and requests per delivered event.
+    """
+    runs = as_runs(runs)
+    t = runs_table(runs)
+    lines = []
+    floor = t[[is_push(r) for r in runs]]
+    if len(floor):
+        base = floor.loc[floor.latency_p50_us.idxmin()]
+        lines.append(f"median one-way latency (x the {base.transport} floor): " + ", ".join(
+            f"{row.label} {_ms(row.latency_p50_us)} ({row.latency_p50_us / base.latency_p50_us:.3g}x)"
+            for row in t.itertuples()))
+        rtt = loopback_rtt_us(runs)
+        for run in runs:
+            if not _params(run).get("interval"):
+                continue
+            m = short_poll_model(run, rtt)
+            lines.append(
+                f"{transport_label(run)}: mean latency {_ms(m['measured_mean_us'])} vs model "
+                f"T/2 + RTT = {_ms(m['model_mean_us'])} (RTT = 2 x {base.transport} median "
+                f"= {_ms(rtt)}); p99 {_ms(m['measured_p99_us'])} vs model 0.99 T + RTT = "
+                f"{_ms(m['model_p99_us'])}")
+    ref = t.loc[t.bytes_per_event.idxmin()]
+    lines.append(
+        f"bytes per delivered event, up + down (event body alone "
+        f"{t.body_bytes_per_event.mean():.0f} B): " + ", ".join(
+            f"{row.label} {row.bytes_per_event:.0f} B ({row.bytes_per_event / ref.bytes_per_event:.3g}x)"
+            for row in t.itertuples()))
+    for row in t[t.requests_per_event >= 0.5].itertuples():
+        lines.append(
+            f"{row.label}: {row.bytes_up_per_request:.0f} B up per request (request line "
+            f"+ headers), {row.bytes_down_per_request:.0f} B down per response (headers "
+            f"+ events), {row.requests_per_event:.3g} requests per delivered event")
+    lines.append("HTTP requests per delivered event: " + ", ".join(
+        f"{row.label} {row.requests_per_event:.3g}"
+        + (f" ({row.empty_fraction:.0%} of responses empty)" if row.empty_fraction > 0 else "")
+        for row in t.itertuples()))
+    return lines
+
