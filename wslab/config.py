@@ -149,6 +149,12 @@ class RunConfig:
         for name in ("interval", "timeout", "ping"):
             if name in merged:
                 merged[name] = _positive(name, merged[name], LIMITS["interval"])
+        if "headers" in merged:
+            from .profiles import PROFILES
+
+            if merged["headers"] not in PROFILES:
+                raise ConfigError(f"headers must be one of {', '.join(PROFILES)}, "
+                                  f"not {merged['headers']!r}")
         self.options = merged
         if "interval" in merged:
             self.interval = merged["interval"]

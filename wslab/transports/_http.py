@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ..profiles import headers_for
 from .base import ClientContext, Endpoint
 
 __all__ = ["get_events", "new_session", "parse_since", "start_app"]
@@ -77,7 +78,9 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     sockets = _Sockets()
     connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
-    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    # The "headers" option replays a header profile (wslab.profiles), e.g. a browser's.
+    headers = headers_for(ctx.options.get("headers"), ctx.url)
+    session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers)
     session.wslab_sockets = sockets  # type: ignore[attr-defined]
     return session
 

@@ -22,7 +22,7 @@ MAX_HOLD_S = 300.0
 class LongPollTransport(Transport):
     name = "long-poll"
     description = "HTTP long polling (request held until an event or a timeout)"
-    client_options = {"timeout": 30.0}
+    client_options = {"timeout": 30.0, "headers": "aiohttp"}
 
     async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
         held = 0

@@ -24,7 +24,7 @@ from .base import ClientContext, Endpoint, Transport
 class ShortPollTransport(Transport):
     name = "short-poll"
     description = "HTTP short polling every `interval` seconds"
-    client_options = {"interval": 1.0}
+    client_options = {"interval": 1.0, "headers": "aiohttp"}
 
     async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
         async def poll(request: web.Request) -> web.Response:

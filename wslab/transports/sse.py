@@ -26,7 +26,7 @@ from .base import ClientContext, Endpoint, Transport
 class SseTransport(Transport):
     name = "sse"
     description = "Server-Sent Events (HTTP streaming)"
-    client_options = {"ping": 15.0}
+    client_options = {"ping": 15.0, "headers": "aiohttp"}
 
     async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
         streams = 0
