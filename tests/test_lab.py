@@ -75,3 +75,27 @@ def test_bad_delay_is_refused_before_anything_starts(tmp_path):
     with pytest.raises(ConfigError, match="jitter needs a delay"):
         wslab.run("tcp", jitter="5ms", out=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+def test_two_server_workers_share_ports_and_one_stream(tmp_path):
+    """SO_REUSEPORT workers: clients spread over both, every event still once."""
+    with wslab.Lab(workers=2) as lab:
+        assert len(lab.servers) == 2 and len({w.pid for w in lab.servers}) == 2
+        r = lab.run("websocket", clients=40, rate=50, duration=1, schedule="fixed",
+                    out=str(tmp_path / "ws"), progress=False)
+    s = r.summary
+    assert s["server_workers"] == 2 and s["live_connections_at_start"] == 40
+    assert s["lost"] == s["duplicated"] == 0 and s["delivered"] == 40 * 50
+    assert s["fanout_spread_us"]["max"] >= s["fanout_spread_us"]["p50"] >= 0
+    assert s["server_rss_per_client_bytes"] == pytest.approx(
+        (s["server_rss_start_bytes"] - s["server_rss_before_clients_bytes"]) / 40)
+
+
+def test_worker_count_mismatch_and_limits(tmp_path):
+    with pytest.raises(ConfigError, match="workers must be between 1 and 16"):
+        wslab.Lab(workers=0)
+    with wslab.Lab() as lab, pytest.raises(ConfigError, match="workers must be 1"):
+        lab.run("tcp", workers=2, out=str(tmp_path / "x"))
+    with pytest.raises(ConfigError, match="add workers"):
+        wslab.RunConfig(transport="websocket", clients=10**6, workers=2).validate()
+    assert not (tmp_path / "x").exists()

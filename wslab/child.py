@@ -22,13 +22,14 @@ import asyncio
 import ctypes
 import json
 import os
+import resource
 import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-__all__ = ["Channel", "run_child"]
+__all__ = ["Channel", "raise_nofile_limit", "run_child"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -43,6 +44,15 @@ def _die_with_parent() -> None:
     expected = os.environ.get("WSLAB_PARENT_PID")
     if expected and os.getppid() != int(expected):
         os._exit(1)
+
+
+def raise_nofile_limit() -> int:
+    """Raise the open-file soft limit to the hard limit (never above): one
+    socket per client needs it, and children are where the sockets live."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 class Channel:
@@ -112,6 +122,7 @@ def run_child(setup: Callable[[dict[str, Any], Channel], Awaitable[dict[str, Han
     the parent disappears.
     """
     _die_with_parent()
+    raise_nofile_limit()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)

@@ -27,11 +27,10 @@ LIMITS = {
     "interval": 3_600.0,  # seconds between short polls
     "deliveries": 50_000_000,  # clients x events in one run
     "fleets": 64,
+    "workers": 16,
 }
 #: file descriptors a process keeps for itself (pipes, logs, listening sockets)
 FD_RESERVE = 200
-#: ephemeral ports 32768-60999 for one (source address, destination) pair
-EPHEMERAL_PORTS = 60999 - 32768 + 1
 
 
 def max_clients() -> int:
@@ -76,6 +75,7 @@ class RunConfig:
     burst: int = 10  # events per burst (schedule "burst")
     warmup: float | None = None  # seconds of events left out of latency statistics
     fleets: int | None = None  # client processes; None: one per 5,000 clients
+    workers: int = 1  # server processes sharing the ports with SO_REUSEPORT
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
     out: str | None = None
@@ -101,12 +101,16 @@ class RunConfig:
         self.payload = _int("payload", self.payload, 0, LIMITS["payload"])
         self.seed = _int("seed", self.seed, 0, 2**63 - 1)
         self.burst = _int("burst", self.burst, 1, 100_000)
-        limit = min(max_clients(), EPHEMERAL_PORTS)
+        self.workers = _int("workers", self.workers, 1, LIMITS["workers"])
+        # Each server worker holds one socket per client it serves; clients past
+        # 25,000 connect from further loopback source addresses (127.0.0.2, ...),
+        # so ephemeral ports are not the limit.
+        limit = self.workers * max_clients()
         self.clients = _int(
             "clients", self.clients, 1, limit,
-            why=" (one server process holds one socket per client: open-file hard limit "
-            f"{max_clients() + FD_RESERVE} less {FD_RESERVE}, and at most {EPHEMERAL_PORTS} "
-            "ephemeral ports per address pair)" if _is_int(self.clients) and self.clients > limit
+            why=f" (each of the {self.workers} server worker(s) holds one socket per client: "
+            f"open-file hard limit {max_clients() + FD_RESERVE} less {FD_RESERVE}; "
+            "add workers to go further)" if _is_int(self.clients) and self.clients > limit
             else "",
         )
         events = self.rate * self.duration
@@ -118,6 +122,9 @@ class RunConfig:
         if self.fleets is None:
             self.fleets = max(1, math.ceil(self.clients / 5_000))
         self.fleets = _int("fleets", self.fleets, 1, min(self.clients, LIMITS["fleets"]))
+        if math.ceil(self.clients / self.fleets) > max_clients():
+            raise ConfigError(f"fleets must be at least {math.ceil(self.clients / max_clients())}"
+                              f" for {self.clients:,} clients (open-file limit per process)")
         if self.warmup is None:
             self.warmup = min(1.0, 0.1 * self.duration)
         if not 0 <= float(self.warmup) < self.duration:

@@ -22,13 +22,14 @@ import datetime as _dt
 import math
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .config import RunConfig, check_loopback
-from .errors import RunError
+from .errors import ConfigError, RunError
 from .machine import machine_info, versions
 from .paths import runs_dir
 from .proc import ChildProcess, timeout_factor
@@ -58,30 +59,41 @@ class Lab:
     """
 
     def __init__(self, host: str = "127.0.0.1", history: int = 1_000_000,
-                 server_options: dict[str, dict[str, Any]] | None = None) -> None:
+                 server_options: dict[str, dict[str, Any]] | None = None,
+                 workers: int = 1) -> None:
         self.host = check_loopback(host)
         self.history = history
         self.server_options = server_options or {}
-        self.server: ChildProcess | None = None
+        self.workers = RunConfig(transport="tcp", workers=workers).validate().workers
+        self.server: ChildProcess | None = None  # worker 0
+        self.servers: list[ChildProcess] = []  # every worker
         self.urls: dict[str, str] = {}
 
     def start(self) -> Lab:
-        self.server = ChildProcess(
-            "wslab server",
-            "wslab.server",
-            {"host": self.host, "history": self.history, "options": self.server_options},
-        )
+        """Start the server worker(s); with several, worker 0 picks the ports
+        and the others bind the same ports with SO_REUSEPORT."""
+        config = {"host": self.host, "history": self.history, "options": self.server_options,
+                  "reuse_port": self.workers > 1}
         try:
+            self.server = ChildProcess("wslab server", "wslab.server", config)
+            self.servers = [self.server]
             self.urls = self.server.start()["endpoints"]
+            ports = {n: int(u.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                     for n, u in self.urls.items()}
+            for k in range(1, self.workers):
+                self.servers.append(ChildProcess(f"wslab server {k}", "wslab.server",
+                                                 {**config, "ports": ports}))
+                self.servers[-1].start()
         except BaseException:
-            self.server.stop()
+            self.close()
             raise
         return self
 
     def close(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+        self.server = None
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -92,8 +104,12 @@ class Lab:
     def run(self, transport: str, **params: Any) -> Run:
         """Measure one run; returns the loaded `Run`. See `wslab.run` for parameters."""
         progress = params.pop("progress", None)
+        params.setdefault("workers", self.workers)
         cfg = params.pop("config", None) or RunConfig(transport=transport, **params)
         cfg.validate()
+        if cfg.workers != self.workers:
+            raise ConfigError(f"workers must be {self.workers} (this Lab's server workers), "
+                              f"not {cfg.workers}")
         if self.server is None:
             raise RunError("the Lab is not started; use `with Lab() as lab:`")
         out = Path(cfg.out) if cfg.out else runs_dir() / new_run_id(cfg.transport)
@@ -124,8 +140,8 @@ class Lab:
             "command": sys.argv,
         }
         writer.write_manifest(manifest)
-        server = self.server
-        server.request("reset")
+        servers = self.servers
+        rss_before = sum(r["rss_before_clients"] for r in _all(servers, "reset"))
         url = self.urls[cfg.transport]
         toxics = cfg.toxics()
         if toxics:  # clients reach the server through the impairment proxy
@@ -151,14 +167,18 @@ class Lab:
         for fleet in fleets:
             fleet.request("start")
         bar = _progress(cfg.duration, progress)
+        # Several workers publish the same seeded schedule from one instant.
+        start_at = time.monotonic_ns() + 200_000_000 if len(servers) > 1 else None
         try:
-            pub = server.request(
-                "publish", timeout=cfg.duration * 1.5 + 30, on_tick=bar.tick,
-                schedule=cfg.schedule, rate=cfg.rate, duration=cfg.duration,
-                payload=cfg.payload, seed=cfg.seed, burst=cfg.burst,
-            )
+            pubs = _all(servers, "publish", timeout=cfg.duration * 1.5 + 30, on_tick=bar.tick,
+                        schedule=cfg.schedule, rate=cfg.rate, duration=cfg.duration,
+                        payload=cfg.payload, seed=cfg.seed, burst=cfg.burst,
+                        start_at_ns=start_at)
         finally:
             bar.close()
+        pub = {"published": pubs[0]["published"],
+               "start_ns": min(p["start_ns"] for p in pubs),
+               "end_ns": max(p["end_ns"] for p in pubs)}
 
         drain_s = max(10.0, 3 * cfg.options.get("interval", 0)) * timeout_factor()
         for k, fleet in enumerate(fleets):
@@ -166,7 +186,11 @@ class Lab:
                        messages=str(writer.part(f"messages-{k}.parquet")),
                        connections=str(writer.part(f"connections-{k}.parquet")))
         fleet_stats = [fleet.receive(timeout=drain_s + 60 + cfg.clients / 50) for fleet in fleets]
-        server_stats = server.request("stats")
+        stats = _all(servers, "stats")
+        # Peaks of several workers are summed: an upper bound on their joint peak.
+        server_stats = {k: sum(st[k] for st in stats)
+                        for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
+        server_stats["rss_before_clients"] = rss_before
         for fleet in fleets:
             fleet.stop()
 
@@ -184,14 +208,26 @@ class Lab:
             warmup_s=cfg.warmup, server=server_stats, fleets=fleet_stats,
         )
         summary["ramp_s"] = max(r["ramp_s"] for r in ramp)
+        summary["server_workers"] = len(servers)
+        summary["live_connections_at_start"] = sum(
+            p["live_connections"].get(cfg.transport, 0) for p in pubs)
         manifest.update(
             ended_at=_utc_now(),
             publish={"start_ns": pub["start_ns"], "end_ns": pub["end_ns"]},
             endpoint=url,
-            processes={"server": server.pid, "fleets": [f.pid for f in fleets]},
+            processes={"servers": [w.pid for w in servers], "fleets": [f.pid for f in fleets]},
         )
         path = writer.commit(manifest, summary, messages, connections)
         return load(path)
+
+
+def _all(children: list[ChildProcess], cmd: str, timeout: float = 30.0,
+         on_tick=None, **args: Any) -> list[dict[str, Any]]:
+    """Send one command to several children at once, then collect every reply."""
+    for child in children:
+        child.send(cmd, **args)
+    return [child.receive(timeout, on_tick if k == 0 else None)
+            for k, child in enumerate(children)]
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -203,8 +239,6 @@ class _progress:
     """A tqdm bar over the publishing window, for runs longer than 2 s."""
 
     def __init__(self, duration: float, enabled: bool | None) -> None:
-        import time
-
         self._time = time.monotonic
         self._t0 = self._time()
         self._bar = None
@@ -242,6 +276,6 @@ def run(transport: str, *, clients: int = 1, rate: float = 10.0, duration: float
     cfg = RunConfig(transport=transport, clients=clients, rate=rate, duration=duration,
                     payload=payload, schedule=schedule, seed=seed, interval=interval,
                     out=out, **params).validate()
-    with Lab(host=cfg.host) as lab:
+    with Lab(host=cfg.host, workers=cfg.workers) as lab:
         return lab.run(transport, config=cfg, progress=progress)
 

@@ -92,6 +92,10 @@ class ProcessMeter:
         self.rss_start = self.rss_end = self.rss_peak = 0
         self.cpu_s = 0.0
 
+    def rss(self) -> int:
+        """Resident set size now, in bytes."""
+        return self._proc.memory_info().rss
+
     def _cpu(self) -> float:
         t = self._proc.cpu_times()
         return t.user + t.system

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .meter import encode_histogram, histogram_percentiles, latency_histogram
 
-__all__ = ["delivery_accounting", "first_deliveries", "summarize"]
+__all__ = ["delivery_accounting", "fanout_spread_us", "first_deliveries", "summarize"]
 
 BYTE_COLUMNS = ("bytes_up", "bytes_down", "segs_up", "segs_down", "requests", "empty_responses")
 
@@ -44,6 +44,17 @@ def delivery_accounting(messages: pd.DataFrame, published: int, clients: int) ->
     }
 
 
+def fanout_spread_us(first: pd.DataFrame) -> dict[str, float]:
+    """Per event, the time between its first and its last recipient (µs):
+    ``p50``, ``p99``, ``max`` over events."""
+    if first.empty:
+        return {}
+    g = first.groupby("seq").received_ns
+    spread = ((g.max() - g.min()) / 1e3).to_numpy()
+    return {"p50": float(np.percentile(spread, 50)), "p99": float(np.percentile(spread, 99)),
+            "max": float(spread.max())}
+
+
 def summarize(
     messages: pd.DataFrame,
     connections: pd.DataFrame,
@@ -63,6 +74,7 @@ def summarize(
     measured = first[first.published_ns >= cutoff]
     hist = latency_histogram((measured.received_ns - measured.published_ns).to_numpy())
     totals = {c: int(connections[c].sum()) if len(connections) else 0 for c in BYTE_COLUMNS}
+    spread = fanout_spread_us(measured) if clients > 1 else {}
     delivered = max(acct["delivered"], 1)
     publish_s = max(publish_end_ns - publish_start_ns, 1) / 1e9
     return {
@@ -83,10 +95,16 @@ def summarize(
         "achieved_rate": published / publish_s,
         "server_cpu_s": server["cpu_s"],
         "server_cpu_us_per_event": server["cpu_s"] * 1e6 / delivered,
+        "server_rss_before_clients_bytes": server.get("rss_before_clients", 0),
         "server_rss_start_bytes": server["rss_start"],
+        # memory the connected, idle clients cost the server (RSS delta / N)
+        "server_rss_per_client_bytes": (
+            (server["rss_start"] - server["rss_before_clients"]) / clients
+            if "rss_before_clients" in server else float("nan")),
         "server_rss_peak_bytes": server["rss_peak"],
         "client_cpu_s": sum(f["cpu_s"] for f in fleets),
         "client_rss_peak_bytes": sum(f["rss_peak"] for f in fleets),
+        "fanout_spread_us": spread,
         "stalled_clients": sum(f["stalled_clients"] for f in fleets),
         "client_errors": sum(f["client_errors"] for f in fleets),
     }

@@ -7,9 +7,9 @@ importing it below, nothing else.
 
 from __future__ import annotations
 
-from .base import ClientContext, ConnTracker, Endpoint, Transport
+from .base import Bind, ClientContext, ConnTracker, Endpoint, Transport
 
-__all__ = ["ClientContext", "ConnTracker", "Endpoint", "Transport", "get", "names", "register"]
+__all__ = ["Bind", "ClientContext", "ConnTracker", "Endpoint", "Transport", "get", "names", "register"]
 
 _REGISTRY: dict[str, type[Transport]] = {}
 

@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from ..profiles import headers_for
-from .base import ClientContext, Endpoint
+from .base import Bind, ClientContext, Endpoint
 
 __all__ = ["get_events", "new_session", "parse_since", "start_app"]
 
@@ -37,18 +37,18 @@ def batch_body(events) -> bytes:
 
 
 async def start_app(
-    app: web.Application, host: str, path: str, live: Callable[[], int] | None = None
+    app: web.Application, bind: Bind, path: str, live: Callable[[], int] | None = None
 ) -> Endpoint:
-    """Serve ``app`` on ``host`` port 0; the endpoint's url ends with ``path``."""
+    """Serve ``app`` on ``bind``; the endpoint's url ends with ``path``."""
     # handler_cancellation: a held long poll or an SSE stream whose client has
     # gone is cancelled at once instead of waiting for its next event.
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
                            handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, 0, backlog=4096)
+    site = web.TCPSite(runner, bind.host, bind.port, backlog=4096, **bind.kwargs())
     await site.start()
     port = runner.addresses[0][1]
-    return Endpoint(f"http://{host}:{port}{path}", runner.cleanup, live)
+    return Endpoint(f"http://{bind.host}:{port}{path}", runner.cleanup, live)
 
 
 class _Sockets:
@@ -76,7 +76,8 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     ``sockets.current`` is the socket in use, for the kernel counters.
     """
     sockets = _Sockets()
-    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
+    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets,
+                                     local_addr=ctx.local_addr)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
     # The "headers" option replays a header profile (wslab.profiles), e.g. a browser's.
     headers = headers_for(ctx.options.get("headers"), ctx.url)

@@ -20,7 +20,21 @@ from typing import Any, ClassVar
 from ..hub import Hub
 from ..meter import ConnCounters, tcp_info
 
-__all__ = ["ClientContext", "ConnTracker", "Endpoint", "Transport"]
+__all__ = ["Bind", "ClientContext", "ConnTracker", "Endpoint", "Transport"]
+
+
+@dataclass(frozen=True)
+class Bind:
+    """Where a transport's server listens. Several server workers share one
+    port with SO_REUSEPORT (the kernel spreads connections across them)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    reuse_port: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for asyncio/websockets/aiohttp listeners."""
+        return {"reuse_port": True} if self.reuse_port else {}
 
 
 @dataclass
@@ -40,8 +54,8 @@ class Transport:
     #: options a client understands, with defaults (validated by wslab.config)
     client_options: ClassVar[dict[str, Any]] = {}
 
-    async def start_server(self, hub: Hub, host: str, options: dict[str, Any]) -> Endpoint:
-        """Expose ``hub`` on ``host`` (port 0) and return the endpoint."""
+    async def start_server(self, hub: Hub, bind: Bind, options: dict[str, Any]) -> Endpoint:
+        """Expose ``hub`` on ``bind`` (host, port, SO_REUSEPORT) and return the endpoint."""
         raise NotImplementedError
 
     async def run_client(self, ctx: ClientContext) -> None:
@@ -102,9 +116,13 @@ class ConnTracker:
 class ClientContext:
     """Everything one simulated client records; owned by the fleet."""
 
-    def __init__(self, client_id: int, url: str, options: dict[str, Any], seed: int) -> None:
+    def __init__(self, client_id: int, url: str, options: dict[str, Any], seed: int,
+                 source: str | None = None) -> None:
         self.client_id = client_id
         self.url = url
+        #: loopback source address to bind (None: the kernel's choice), so that
+        #: more clients than one address pair's ephemeral ports can connect
+        self.source = source
         self.options = options
         self.seed = seed
         self.seqs = array("q")
@@ -115,6 +133,11 @@ class ClientContext:
         self.conn = ConnTracker()
         self.is_ready = asyncio.Event()
         self.finished = asyncio.Event()
+
+    @property
+    def local_addr(self) -> tuple[str, int] | None:
+        """``local_addr`` for asyncio/websockets/aiohttp connection calls."""
+        return (self.source, 0) if self.source else None
 
     def ready(self) -> None:
         """The client is connected (or, for pollers, has started polling)."""

@@ -13,7 +13,7 @@ from aiohttp import web
 from ..hub import Hub
 from . import register
 from ._http import batch_body, get_events, new_session, parse_since, start_app
-from .base import ClientContext, Endpoint, Transport
+from .base import Bind, ClientContext, Endpoint, Transport
 
 MAX_HOLD_S = 300.0
 
@@ -24,7 +24,7 @@ class LongPollTransport(Transport):
     description = "HTTP long polling (request held until an event or a timeout)"
     client_options = {"timeout": 30.0, "headers": "aiohttp"}
 
-    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         held = 0
 
         async def long_poll(request: web.Request) -> web.Response:
@@ -44,7 +44,7 @@ class LongPollTransport(Transport):
 
         app = web.Application()
         app.router.add_get("/long-poll", long_poll)
-        return await start_app(app, host, "/long-poll", lambda: held)
+        return await start_app(app, bind, "/long-poll", lambda: held)
 
     async def run_client(self, ctx: ClientContext) -> None:
         timeout = float(ctx.options.get("timeout", 30.0))

@@ -17,7 +17,7 @@ from aiohttp import web
 from ..hub import Hub
 from . import register
 from ._http import batch_body, get_events, new_session, parse_since, start_app
-from .base import ClientContext, Endpoint, Transport
+from .base import Bind, ClientContext, Endpoint, Transport
 
 
 @register
@@ -26,14 +26,14 @@ class ShortPollTransport(Transport):
     description = "HTTP short polling every `interval` seconds"
     client_options = {"interval": 1.0, "headers": "aiohttp"}
 
-    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         async def poll(request: web.Request) -> web.Response:
             body = batch_body(hub.events_after(parse_since(request)))
             return web.Response(body=body, content_type="application/json")
 
         app = web.Application()
         app.router.add_get("/poll", poll)
-        return await start_app(app, host, "/poll")
+        return await start_app(app, bind, "/poll")
 
     async def run_client(self, ctx: ClientContext) -> None:
         interval = float(ctx.options.get("interval", 1.0))

@@ -19,7 +19,7 @@ from ..events import decode_header
 from ..hub import Hub
 from . import register
 from ._http import new_session, parse_since, start_app
-from .base import ClientContext, Endpoint, Transport
+from .base import Bind, ClientContext, Endpoint, Transport
 
 
 @register
@@ -28,7 +28,7 @@ class SseTransport(Transport):
     description = "Server-Sent Events (HTTP streaming)"
     client_options = {"ping": 15.0, "headers": "aiohttp"}
 
-    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         streams = 0
 
         async def stream(request: web.Request) -> web.StreamResponse:
@@ -54,7 +54,7 @@ class SseTransport(Transport):
 
         app = web.Application()
         app.router.add_get("/sse", stream)
-        return await start_app(app, host, "/sse", lambda: streams)
+        return await start_app(app, bind, "/sse", lambda: streams)
 
     async def run_client(self, ctx: ClientContext) -> None:
         ping = float(ctx.options.get("ping", 15.0))

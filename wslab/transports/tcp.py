@@ -16,7 +16,7 @@ import time
 from ..events import decode_header
 from ..hub import Hub
 from . import register
-from .base import ClientContext, Endpoint, Transport
+from .base import Bind, ClientContext, Endpoint, Transport
 
 _LEN = struct.Struct(">I")
 _SINCE = struct.Struct(">Q")
@@ -31,7 +31,7 @@ class TcpTransport(Transport):
     name = "tcp"
     description = "raw length-prefixed TCP push (the floor)"
 
-    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         writers: set[asyncio.StreamWriter] = set()
 
         def on_publish(event) -> None:
@@ -57,7 +57,8 @@ class TcpTransport(Transport):
                 writers.discard(writer)
                 writer.close()
 
-        server = await asyncio.start_server(handle, host, 0, backlog=4096)
+        server = await asyncio.start_server(handle, bind.host, bind.port, backlog=4096,
+                                            **bind.kwargs())
         port = server.sockets[0].getsockname()[1]
 
         async def close() -> None:
@@ -66,11 +67,12 @@ class TcpTransport(Transport):
                 w.close()
             await server.wait_closed()
 
-        return Endpoint(f"tcp://{host}:{port}", close, lambda: len(writers))
+        return Endpoint(f"tcp://{bind.host}:{port}", close, lambda: len(writers))
 
     async def run_client(self, ctx: ClientContext) -> None:
         host, port = ctx.url.removeprefix("tcp://").rsplit(":", 1)
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection(host, int(port),
+                                                       local_addr=ctx.local_addr)
         sock = writer.get_extra_info("socket")
         # asyncio sets TCP_NODELAY on its transports; say so explicitly here
         # because the floor must not pay Nagle + delayed-ACK stalls.

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from ..events import decode_header
 from ..hub import Hub
 from . import register
-from .base import ClientContext, Endpoint, Transport
+from .base import Bind, ClientContext, Endpoint, Transport
 
 MAX_MESSAGE = 2**21  # larger messages are refused with close code 1009 (RFC 6455 §7.4.1)
 
@@ -32,7 +32,7 @@ class WebSocketTransport(Transport):
     description = "WebSocket push (websockets library at both ends)"
     client_options = {"compression": False}
 
-    async def start_server(self, hub: Hub, host: str, options: dict) -> Endpoint:
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         conns: set = set()
 
         def on_publish(event) -> None:
@@ -60,13 +60,14 @@ class WebSocketTransport(Transport):
         origins = options.get("origins")  # None: any Origin (set it to check, C10)
         server = await serve(
             handler,
-            host,
-            0,
+            bind.host,
+            bind.port,
             compression="deflate",  # accepted only when the client offers it
             max_size=MAX_MESSAGE,
             origins=origins,
             ping_interval=None,  # heartbeats are an experiment of their own (C9)
             backlog=4096,
+            **bind.kwargs(),
         )
         port = next(iter(server.sockets)).getsockname()[1]
 
@@ -74,7 +75,7 @@ class WebSocketTransport(Transport):
             server.close()
             await server.wait_closed()
 
-        return Endpoint(f"ws://{host}:{port}/", close, lambda: len(conns))
+        return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns))
 
     async def run_client(self, ctx: ClientContext) -> None:
         compression = "deflate" if ctx.options.get("compression") else None
@@ -85,6 +86,7 @@ class WebSocketTransport(Transport):
             ping_interval=None,
             open_timeout=60,
             close_timeout=2,
+            local_addr=ctx.local_addr,
         )
         sock = ws.transport.get_extra_info("socket")
         ctx.conn.request(ws)  # the opening handshake is one HTTP request
