@@ -31,6 +31,7 @@ def cfg(**kw):
         ({"host": "example.org"}, "loopback"),
         ({"clients": 10_000, "rate": 1000, "duration": 3600}, "deliveries"),
         ({"fleets": 0}, "fleets must be between 1"),
+        ({"options": {"fanout": "smoke signals"}}, "fanout must be broadcast or queue"),
         ({"transport": "short-poll", "options": {"headers": "netscape"}}, "aiohttp, browser"),
         ({"warmup": 10, "duration": 5}, "warmup must be"),
     ],
@@ -48,7 +49,7 @@ def test_defaults_and_normalisation():
     assert cfg(transport="long-poll").options["timeout"] == 30.0  # RFC 6202 §5.5
     assert cfg(transport="sse").options["ping"] == 15.0  # aiohttp-sse's default
     assert cfg(transport="short-poll").options["headers"] == "aiohttp"
-    assert cfg().options == {"compression": False}
+    assert cfg().options == {"compression": False, "fanout": "broadcast"}
 
 
 def test_existing_nonempty_out_is_refused_and_untouched(tmp_path):

@@ -92,3 +92,12 @@ def test_registry_names_and_plugins():
         transports._REGISTRY.pop("dummy-test")
     with pytest.raises(ValueError, match="allowed: tcp, websocket"):
         transports.get("carrier-pigeon")
+
+
+def test_websocket_per_client_queues_deliver_exactly_once(lab, tmp_path):
+    run = lab.run("websocket", clients=5, rate=200, duration=1, schedule="fixed",
+                  options={"fanout": "queue"}, out=str(tmp_path / "q"), progress=False)
+    s = run.summary
+    assert s["lost"] == s["duplicated"] == s["out_of_order"] == 0
+    assert s["delivered"] == 5 * 200
+    assert run.manifest["parameters"]["options"]["fanout"] == "queue"

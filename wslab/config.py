@@ -156,6 +156,8 @@ class RunConfig:
         for name in ("interval", "timeout", "ping"):
             if name in merged:
                 merged[name] = _positive(name, merged[name], LIMITS["interval"])
+        if "fanout" in merged and merged["fanout"] not in ("broadcast", "queue"):
+            raise ConfigError(f"fanout must be broadcast or queue, not {merged['fanout']!r}")
         if "headers" in merged:
             from .profiles import PROFILES
 

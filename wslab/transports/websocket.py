@@ -6,11 +6,13 @@ after ``since`` and then every new event as one text frame. Events go out with
 `websockets.broadcast`, which writes synchronously to every connection with no
 backpressure (open loop). Compression (permessage-deflate, RFC 7692) is off
 by default: the client's ``compression`` option turns it on, and the server
-accepts it when offered.
+accepts it when offered. The client option ``fanout="queue"`` makes the
+server feed that connection from a per-client queue and sender task instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,21 +25,41 @@ from ..hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 
+FANOUTS = ("broadcast", "queue")
 MAX_MESSAGE = 2**21  # larger messages are refused with close code 1009 (RFC 6455 §7.4.1)
+
+
+async def _serve_queue(ws, hub: Hub, since: int, queues: set) -> None:
+    """The textbook alternative to `broadcast`: each connection has a queue
+    and a task that awaits ``send`` (with backpressure) for every message."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for event in hub.events_after(since):
+        queue.put_nowait(event.body)
+    queues.add(queue)
+    try:
+        while True:
+            await ws.send(await queue.get(), text=True)
+    except ConnectionClosed:
+        pass
+    finally:
+        queues.discard(queue)
 
 
 @register
 class WebSocketTransport(Transport):
     name = "websocket"
     description = "WebSocket push (websockets library at both ends)"
-    client_options = {"compression": False}
+    client_options = {"compression": False, "fanout": "broadcast"}
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         conns: set = set()
+        queues: set[asyncio.Queue] = set()
 
         def on_publish(event) -> None:
             # bytes sent as a text frame: the body is ASCII JSON, so no re-encoding
             broadcast(conns, event.body, text=True)
+            for q in queues:  # fanout=queue: one queue and one sender task per client
+                q.put_nowait(event.body)
 
         hub.subscribe(on_publish)
 
@@ -47,6 +69,9 @@ class WebSocketTransport(Transport):
                 since = int(query.get("since", ["0"])[0])
             except ValueError:
                 await ws.close(1008, "since must be an integer")
+                return
+            if query.get("fanout", ["broadcast"])[0] == "queue":
+                await _serve_queue(ws, hub, since, queues)
                 return
             # History and registration with no await in between: no gap.
             for event in hub.events_after(since):
@@ -75,12 +100,13 @@ class WebSocketTransport(Transport):
             server.close()
             await server.wait_closed()
 
-        return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns))
+        return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns) + len(queues))
 
     async def run_client(self, ctx: ClientContext) -> None:
         compression = "deflate" if ctx.options.get("compression") else None
+        fanout = ctx.options.get("fanout", "broadcast")
         ws = await connect(
-            f"{ctx.url}?since={ctx.last_seq}",
+            f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",
             compression=compression,
             max_size=MAX_MESSAGE,
             ping_interval=None,
