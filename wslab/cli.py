@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="seed of the schedule and payloads")
     r.add_argument("--warmup", type=float, help="seconds left out of latency statistics")
     r.add_argument("--fleets", type=int, help="client processes (default one per 5,000)")
+    r.add_argument("--workers", type=int, default=1,
+                   help="server processes sharing the ports (SO_REUSEPORT, default 1)")
+    r.add_argument("--dask", help="run the fleets as tasks on this Dask scheduler (loopback)")
     r.add_argument("--timeout", type=float, help="long-poll hold timeout in seconds (default 30)")
     r.add_argument("--ping", type=float, help="SSE keep-alive comment interval (default 15 s)")
     r.add_argument("--compression", action="store_true", help="websocket permessage-deflate")
@@ -86,6 +89,7 @@ def _run_config(args: argparse.Namespace):
         seed=args.seed, interval=args.interval, burst=args.burst, warmup=args.warmup,
         fleets=args.fleets, options=options, out=args.out,
         delay=args.delay, jitter=args.jitter, bandwidth=args.bandwidth,
+        workers=args.workers, dask=args.dask,
     ).validate()
 
 
@@ -115,7 +119,9 @@ def format_summary(run) -> str:
         f"{s['empty_responses']:,} empty",
         f"cpu       server {s['server_cpu_s']:.2f} s ({s['server_cpu_us_per_event']:.1f} µs per "
         f"delivery)  clients {s['client_cpu_s']:.2f} s",
-        f"memory    server RSS peak {s['server_rss_peak_bytes'] / 2**20:,.1f} MiB",
+        f"memory    server RSS peak {s['server_rss_peak_bytes'] / 2**20:,.1f} MiB, "
+        f"{s['server_rss_per_client_bytes'] / 1024:,.1f} KiB per connected client "
+        f"({s['server_workers']} worker(s)); clients connected in {s['ramp_s']:.1f} s",
     ]
     if s["stalled_clients"] or s["client_errors"]:
         lines.append(f"warning   {s['stalled_clients']} clients stalled, "
@@ -127,7 +133,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _run_config(args)
     from .lab import Lab
 
-    with Lab(host=cfg.host) as lab:
+    with Lab(host=cfg.host, workers=cfg.workers) as lab:
         run = lab.run(cfg.transport, config=cfg, progress=False if args.quiet else None)
     print(format_summary(run))
     return 0

@@ -76,6 +76,7 @@ class RunConfig:
     warmup: float | None = None  # seconds of events left out of latency statistics
     fleets: int | None = None  # client processes; None: one per 5,000 clients
     workers: int = 1  # server processes sharing the ports with SO_REUSEPORT
+    dask: str | None = None  # scheduler address: client fleets run as Dask tasks
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
     out: str | None = None
@@ -131,6 +132,14 @@ class RunConfig:
             raise ConfigError(f"warmup must be >= 0 and < duration ({self.duration:g} s)")
         self._validate_options()
         self._validate_netem()
+        if self.dask is not None:
+            address = str(self.dask)
+            host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+            try:
+                check_loopback(host)
+            except ConfigError:
+                raise ConfigError(f"dask must be a scheduler address on this machine "
+                                  f"(e.g. tcp://127.0.0.1:8786), not {address!r}") from None
         if self.out is not None:
             out = Path(self.out)
             if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from .config import RunConfig, check_loopback
 from .errors import ConfigError, RunError
@@ -151,21 +152,27 @@ class Lab:
             url = proxy.start()["endpoints"][cfg.transport]
             manifest["netem"] = {"toxics": toxics, "proxied_url": url}
         sizes = _split(cfg.clients, cfg.fleets)
-        fleets: list[ChildProcess] = []
-        first = 0
-        for k, size in enumerate(sizes):
-            fleets.append(ChildProcess(f"wslab fleet {k}", "wslab.fleet", {
-                "transport": cfg.transport, "url": url, "clients": size,
-                "first_client": first, "options": cfg.options, "seed": cfg.seed,
-            }))
+        configs, first = [], 0
+        for size in sizes:
+            configs.append({"transport": cfg.transport, "url": url, "clients": size,
+                            "first_client": first, "options": cfg.options, "seed": cfg.seed})
             first += size
-        children.extend(fleets)
-        for fleet in fleets:  # all start together; readiness is collected after
-            fleet.start_async()
-        ramp = [fleet.wait_ready(timeout=60 + cfg.clients / 100) for fleet in fleets]
+        ready_s = 60 + cfg.clients / 100
+        if cfg.dask:  # fleets as tasks on a Dask cluster (wslab.scaleout)
+            from .scaleout import DaskFleets
 
-        for fleet in fleets:
-            fleet.request("start")
+            fleets = DaskFleets(cfg.dask)
+            children.append(fleets)
+            ramp = fleets.start(configs, timeout=ready_s * timeout_factor())
+        else:
+            fleets = [ChildProcess(f"wslab fleet {k}", "wslab.fleet", c)
+                      for k, c in enumerate(configs)]
+            children.extend(fleets)
+            for fleet in fleets:  # all start together; readiness is collected after
+                fleet.start_async()
+            ramp = [fleet.wait_ready(timeout=ready_s) for fleet in fleets]
+            _all(fleets, "start")
+
         bar = _progress(cfg.duration, progress)
         # Several workers publish the same seeded schedule from one instant.
         start_at = time.monotonic_ns() + 200_000_000 if len(servers) > 1 else None
@@ -181,27 +188,29 @@ class Lab:
                "end_ns": max(p["end_ns"] for p in pubs)}
 
         drain_s = max(10.0, 3 * cfg.options.get("interval", 0)) * timeout_factor()
-        for k, fleet in enumerate(fleets):
-            fleet.send("drain", last_seq=pub["published"], timeout=drain_s,
-                       messages=str(writer.part(f"messages-{k}.parquet")),
-                       connections=str(writer.part(f"connections-{k}.parquet")))
-        fleet_stats = [fleet.receive(timeout=drain_s + 60 + cfg.clients / 50) for fleet in fleets]
+        parts = [(writer.part(f"messages-{k}.parquet"), writer.part(f"connections-{k}.parquet"))
+                 for k in range(len(sizes))]
+        if cfg.dask:
+            results = fleets.drain(pub["published"], drain_s)
+            for (m_path, c_path), r in zip(parts, results, strict=True):
+                pq.write_table(r["messages"], m_path)
+                pq.write_table(r["connections"], c_path)
+            fleet_stats = [r["stats"] for r in results]
+        else:
+            for fleet, (m_path, c_path) in zip(fleets, parts, strict=True):
+                fleet.send("drain", last_seq=pub["published"], timeout=drain_s,
+                           messages=str(m_path), connections=str(c_path))
+            fleet_stats = [f.receive(timeout=drain_s + 60 + cfg.clients / 50) for f in fleets]
         stats = _all(servers, "stats")
         # Peaks of several workers are summed: an upper bound on their joint peak.
         server_stats = {k: sum(st[k] for st in stats)
                         for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
         server_stats["rss_before_clients"] = rss_before
-        for fleet in fleets:
-            fleet.stop()
+        for child in children:
+            child.stop()
 
-        messages = pd.concat(
-            [pd.read_parquet(writer.part(f"messages-{k}.parquet")) for k in range(len(fleets))],
-            ignore_index=True,
-        )
-        connections = pd.concat(
-            [pd.read_parquet(writer.part(f"connections-{k}.parquet")) for k in range(len(fleets))],
-            ignore_index=True,
-        )
+        messages = pd.concat([pd.read_parquet(m) for m, _ in parts], ignore_index=True)
+        connections = pd.concat([pd.read_parquet(c) for _, c in parts], ignore_index=True)
         summary = summarize(
             messages, connections, published=pub["published"], clients=cfg.clients,
             publish_start_ns=pub["start_ns"], publish_end_ns=pub["end_ns"],
@@ -215,7 +224,8 @@ class Lab:
             ended_at=_utc_now(),
             publish={"start_ns": pub["start_ns"], "end_ns": pub["end_ns"]},
             endpoint=url,
-            processes={"servers": [w.pid for w in servers], "fleets": [f.pid for f in fleets]},
+            processes={"servers": [w.pid for w in servers],
+                       "fleets": "dask" if cfg.dask else [f.pid for f in fleets]},
         )
         path = writer.commit(manifest, summary, messages, connections)
         return load(path)
