@@ -256,8 +256,9 @@ def setup_caption(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> str:
               f"{shared('rate')} events/s for {shared('duration')} s, "
               f"{shared('payload')} B payload, seed {shared('seed')}, "
               f"first {_join({r.summary['warmup_s'] for r in runs})} s excluded as warm-up")
-    intervals = [f"{r.transport} T = {_fmt_s(_params(r)['interval'])}"
-                 for r in runs if _params(r).get("interval")]
+    intervals = list(dict.fromkeys(  # each distinct interval once, in order
+        f"{r.transport} T = {_fmt_s(_params(r)['interval'])}"
+        for r in runs if _params(r).get("interval")))
     if intervals:
         params += ", " + ", ".join(intervals)
     return f"Setup: {machine} | {versions} | {params}"

@@ -14,7 +14,7 @@ from aiohttp import web
 from ..profiles import headers_for
 from .base import Bind, ClientContext, Endpoint
 
-__all__ = ["get_events", "new_session", "parse_since", "start_app"]
+__all__ = ["batch_body", "close_session", "get_events", "new_session", "parse_since", "start_app"]
 
 MAX_REQUEST_LINE = 8190  # aiohttp's default limits also refuse oversized headers
 
@@ -61,6 +61,7 @@ class _Sockets:
 
     def __init__(self) -> None:
         self.current: socket.socket | None = None
+        self.in_flight = False  # a request sent and not yet answered
 
     def __call__(self, addr_info) -> socket.socket:
         family, type_, proto, _, _ = addr_info
@@ -91,9 +92,11 @@ async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: st
 
     Returns the number of events in the response.
     """
+    session.wslab_sockets.in_flight = True
     async with session.get(url) as resp:
         body = await resp.read()
         now = time.monotonic_ns()
+    session.wslab_sockets.in_flight = False
     if resp.status != 200:
         raise RuntimeError(f"GET {url} answered {resp.status}: {body[:200]!r}")
     sock = session.wslab_sockets.current
@@ -104,3 +107,18 @@ async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: st
     for e in events:
         record(e["seq"], e["t"], now)
     return len(events)
+
+
+async def close_session(ctx: ClientContext, session: aiohttp.ClientSession) -> None:
+    """Last accounting of a polling client, then close its connection.
+
+    A request may be in flight when the fleet stops the client (a held long
+    poll always is): its bytes were spent, so the counters are read once more
+    and the request is counted, keeping bytes and requests consistent.
+    """
+    sockets = session.wslab_sockets
+    if sockets.in_flight:
+        ctx.conn.request(sockets.current)
+    ctx.conn.observe(sockets.current, sockets.current)
+    ctx.conn.close()
+    await session.close()

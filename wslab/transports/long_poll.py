@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ..hub import Hub
 from . import register
-from ._http import batch_body, get_events, new_session, parse_since, start_app
+from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
 from .base import Bind, ClientContext, Endpoint, Transport
 
 MAX_HOLD_S = 300.0
@@ -54,9 +54,4 @@ class LongPollTransport(Transport):
             while True:
                 await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}&timeout={timeout}")
         finally:
-            # A request may be in flight when the fleet stops the client:
-            # its bytes were spent, so read the counters once more.
-            sock = session.wslab_sockets.current
-            ctx.conn.observe(sock, sock)
-            ctx.conn.close()
-            await session.close()
+            await close_session(ctx, session)

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ..hub import Hub
 from . import register
-from ._http import batch_body, get_events, new_session, parse_since, start_app
+from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
 from .base import Bind, ClientContext, Endpoint, Transport
 
 
@@ -50,9 +50,4 @@ class ShortPollTransport(Transport):
                 next_poll = max(next_poll + interval, loop.time())
                 await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}")
         finally:
-            # A request may be in flight when the fleet stops the client:
-            # its bytes were spent, so read the counters once more.
-            sock = session.wslab_sockets.current
-            ctx.conn.observe(sock, sock)
-            ctx.conn.close()
-            await session.close()
+            await close_session(ctx, session)
