@@ -25,7 +25,10 @@ lint: setup
 test: setup lint
 	WSLAB_QUICK=1 $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax -p no:cacheprovider
 
+# Fresh measurements by default: the committed reference runs are removed first
+# (git keeps them). WSLAB_REUSE=1 make reproduce resumes, reusing complete runs.
 reproduce: setup
+	@if [ "$${WSLAB_REUSE:-0}" != 1 ]; then rm -rf data/runs; fi
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb (full mode)"; \
 	  WSLAB_QUICK=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

@@ -154,14 +154,22 @@ def _out(arr: np.ndarray) -> float | np.ndarray:
 def short_poll_latency_mean(interval: Any, rtt: Any = 0.0) -> float | np.ndarray:
     """Mean event-to-client latency of short polling.
 
-    The wait until the next poll start is uniform on ``[0, T)`` (mean ``T/2``);
-    after it the request travels to the server and the response back, adding
-    one round trip.  Hence ``E[L] = T/2 + rtt``.
+    The wait until the next poll *reaches the server* is uniform on
+    ``[0, T)`` (mean ``T/2``); the response then travels back. Hence
+    ``E[L] = T/2 + rtt`` where ``rtt`` is the delay after that wait.
+
+    What to pass as ``rtt``: measured with wslab (fixed poll grid), it is one
+    *transit* (half a round trip) plus server time, not a full round trip as
+    the usual statement "T/2 plus one request round trip" has it: an event
+    published while a request is on its way to the server is caught by that
+    very request, so the request's outbound transit is already inside the
+    uniform wait. (Measured: T = 200 ms with 25 ms added each way gives a
+    mean of 125 ms, not 150 ms.)
 
     Args:
         interval: Polling interval ``T`` in seconds (> 0).
-        rtt: Request round-trip time in seconds (>= 0), including any server
-            processing time.
+        rtt: Delay after the wait, in seconds (>= 0): one response transit
+            plus server time (see above).
 
     Returns:
         Mean latency in seconds (float, or ndarray for array input).
