@@ -122,3 +122,36 @@ def test_sigterm_mid_run_cleans_up(tmp_path):
     _, alive = psutil.wait_procs(kids, timeout=10 * TIMEOUT_FACTOR)
     assert alive == []
     assert list(tmp_path.iterdir()) == []  # partial run removed
+
+
+def test_serve_prints_urls_serves_events_and_stops_on_ctrl_c():
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    proc = subprocess.Popen([*CLI, "serve", "--rate", "20", "--duration", "60"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        urls = {}
+        for line in proc.stdout:
+            parts = line.split()
+            if len(parts) == 2 and "://" in parts[1]:
+                urls[parts[0]] = parts[1]
+            if line.startswith("publishing"):
+                break
+        assert set(urls) == set(wslab.transport_names())
+        assert all("127.0.0.1" in u for u in urls.values())
+
+        async def first_event():
+            async with connect(urls["websocket"] + "?since=0") as ws:
+                return await asyncio.wait_for(ws.recv(), 10 * TIMEOUT_FACTOR)
+
+        assert '"seq":' in asyncio.run(first_event())
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30 * TIMEOUT_FACTOR) == 130
+        _, alive = psutil.wait_procs(kids, timeout=10 * TIMEOUT_FACTOR)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
