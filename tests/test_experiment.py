@@ -58,7 +58,7 @@ def test_conditional_grid_and_explicit_trials(tmp_path):
     assert [t.id for t in exp.trials] == ["websocket_compression=False_rep0",
                                           "websocket_compression=True_rep0",
                                           "short-poll_interval=0.2_rep0"]
-    assert exp.trials[1].config.options == {"compression": True}
+    assert exp.trials[1].config.options == {"compression": True, "fanout": "broadcast"}
     same = Experiment("c", trials=Experiment.product(transport=["tcp"], rate=[10, 20]),
                       base=SMALL, root=tmp_path)
     assert [(t.id, t.config.rate) for t in same.trials] == [("tcp_rate=10_rep0", 10.0),
@@ -271,3 +271,21 @@ def test_equal_values_are_one_trial_with_one_seed(tmp_path):
     b = Experiment("e", grid={"transport": ["tcp"], "rate": [50.0]}, root=tmp_path)
     assert [(t.id, t.seed) for t in a.trials] == [(t.id, t.seed) for t in b.trials]
     assert [t.id for t in a.trials] == ["tcp_rate=50_rep0"]
+
+
+def test_runs_older_than_a_new_parameter_or_option_are_reused(tmp_path):
+    """A run stored before a parameter (workers) or a transport option
+    (fanout) existed is reused when the trial asks for their defaults."""
+    import json
+
+    exp = wslab.Experiment("compat", grid={"transport": ["websocket"]},
+                           base={"clients": 1, "rate": 20, "duration": 0.5,
+                                 "schedule": "fixed"}, root=tmp_path)
+    first = exp.run(progress=False)
+    manifest_path = tmp_path / first.trial[0] / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["parameters"]["workers"]
+    del manifest["parameters"]["options"]["fanout"]
+    manifest_path.write_text(json.dumps(manifest))
+    again = exp.run(progress=False)
+    assert again.reused.all()

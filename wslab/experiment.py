@@ -434,11 +434,17 @@ def _trial_name(transport: Any, params: Mapping[str, Any]) -> str:
 
 def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> str:
     want = json.loads(json.dumps(cfg.as_dict(), default=str))
+    # A parameter or transport option newer than the stored run counts as
+    # equal when the trial asks for its default: old run stores stay usable.
+    defaults = json.loads(json.dumps(
+        RunConfig(transport=cfg.transport).validate().as_dict(), default=str))
+    found = dict(found)
+    found["options"] = {**defaults.get("options", {}), **(found.get("options") or {})}
     diffs = []
     for k in sorted(set(want) | set(found), key=lambda k: (k not in want, k)):
         if k == "out":
             continue
-        if k not in found and want.get(k) is None:
+        if k not in found and want.get(k) in (None, defaults.get(k)):
             continue  # a parameter newer than the run, at its default
         if want.get(k) != found.get(k):
             diffs.append(f"{k} {found.get(k)!r} here, {want.get(k)!r} wanted")
