@@ -268,14 +268,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    from wslab.machine import machine_info
+
+    return machine_info()["cpu"]
 
 
 def _loadavg() -> str:
