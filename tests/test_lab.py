@@ -28,7 +28,8 @@ def test_lab_runs_several_runs_on_one_server(tmp_path):
 
 def test_default_out_is_under_runs_dir(_isolated_home):
     r = wslab.run("tcp", clients=1, rate=20, duration=0.5, progress=False)
-    assert r.path.parent == (_isolated_home / "data" / "runs").resolve()
+    assert r.path.parent == wslab.paths.runs_dir().resolve()
+    assert wslab.paths.runs_dir().is_relative_to(_isolated_home)
     assert r.path.name.endswith(r.path.name.split("-")[-1]) and "-tcp-" in r.path.name
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import wslab.paths
 from wslab import longpoll
 from wslab.experiment import Experiment
 from wslab.models import long_poll_mean_latency
@@ -208,5 +209,5 @@ def test_real_short_timeout_gives_empty_responses_and_fresh_servers_for_idle_run
                               duration=1.0)
     assert list(idle.clients) == [1, 3]
     assert (idle.transport == "long-poll").all() and np.isfinite(idle.server_rss_peak_bytes).all()
-    assert sorted(p.name for p in (tmp_path / "data" / "runs").iterdir()) == ["idle_n1", "idle_n3"]
+    assert sorted(p.name for p in wslab.paths.runs_dir().iterdir()) == ["idle_n1", "idle_n3"]
     assert math.isfinite(longpoll.held_request_memory(idle)["kib_per_request"])

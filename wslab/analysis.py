@@ -265,8 +265,12 @@ def setup_caption(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> str:
 
 
 def _join(values: set) -> str:
+    # numbers in numeric order (1000 before 2500 before 10000), then the rest
+    def order(v):
+        return (0, v, "") if isinstance(v, int | float) else (1, 0, str(v))
+
     return " / ".join(f"{v:g}" if isinstance(v, float) else str(v)
-                      for v in sorted(values, key=str))
+                      for v in sorted(values, key=order))
 
 
 def loopback_rtt_us(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> float:
