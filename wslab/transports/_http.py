@@ -59,13 +59,14 @@ class _Sockets:
     does. With ``limit=1`` the newest socket is the one in use.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: ClientContext) -> None:
+        self.ctx = ctx
         self.current: socket.socket | None = None
         self.in_flight = False  # a request sent and not yet answered
 
     def __call__(self, addr_info) -> socket.socket:
         family, type_, proto, _, _ = addr_info
-        self.current = socket.socket(family, type_, proto)
+        self.current = self.ctx.new_socket(family, type_, proto)  # bound to the source
         return self.current
 
 
@@ -76,9 +77,8 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     per-client bytes; a browser tab has its own too. The session's
     ``sockets.current`` is the socket in use, for the kernel counters.
     """
-    sockets = _Sockets()
-    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets,
-                                     local_addr=ctx.local_addr)
+    sockets = _Sockets(ctx)
+    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
     # The "headers" option replays a header profile (wslab.profiles), e.g. a browser's.
     headers = headers_for(ctx.options.get("headers"), ctx.url)

@@ -12,6 +12,7 @@ counters the client reads last thing before the connection closes.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from typing import Any, ClassVar
 
 from ..hub import Hub
 from ..meter import ConnCounters, tcp_info
+
+_IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # linux/in.h
 
 __all__ = ["Bind", "ClientContext", "ConnTracker", "Endpoint", "Transport"]
 
@@ -134,10 +137,39 @@ class ClientContext:
         self.is_ready = asyncio.Event()
         self.finished = asyncio.Event()
 
-    @property
-    def local_addr(self) -> tuple[str, int] | None:
-        """``local_addr`` for asyncio/websockets/aiohttp connection calls."""
-        return (self.source, 0) if self.source else None
+    def new_socket(self, family: int = socket.AF_INET, type_: int = socket.SOCK_STREAM,
+                   proto: int = 0) -> socket.socket:
+        """A client socket, bound to this client's source address if it has one.
+
+        The bind uses ``IP_BIND_ADDRESS_NO_PORT`` (Linux 4.2+): the port is
+        then chosen at ``connect()`` for the whole (source, destination) pair.
+        A plain ``bind((source, 0))`` would reserve the port outright, so
+        clients on 127.0.0.2 would draw on the same 28,232 ports as those on
+        127.0.0.1 (measured: 28,000 clients held, 30,000 failed with
+        EADDRNOTAVAIL).
+        """
+        sock = socket.socket(family, type_, proto)
+        if self.source:
+            try:
+                sock.setsockopt(socket.IPPROTO_IP, _IP_BIND_ADDRESS_NO_PORT, 1)
+                sock.bind((self.source, 0))
+            except OSError:
+                sock.close()
+                raise
+        return sock
+
+    async def connect_socket(self, host: str, port: int) -> socket.socket:
+        """A connected non-blocking TCP socket to ``host:port`` (TCP_NODELAY set)."""
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = self.new_socket(info[0], info[1], info[2])
+        try:
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, info[4])
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def ready(self) -> None:
         """The client is connected (or, for pollers, has started polling)."""

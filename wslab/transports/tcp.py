@@ -9,7 +9,6 @@ headers, no framing beyond the length: what is left is TCP itself.
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 import time
 
@@ -71,12 +70,11 @@ class TcpTransport(Transport):
 
     async def run_client(self, ctx: ClientContext) -> None:
         host, port = ctx.url.removeprefix("tcp://").rsplit(":", 1)
-        reader, writer = await asyncio.open_connection(host, int(port),
-                                                       local_addr=ctx.local_addr)
+        # connect_socket sets TCP_NODELAY: the floor must not pay Nagle +
+        # delayed-ACK stalls.
+        reader, writer = await asyncio.open_connection(
+            sock=await ctx.connect_socket(host, int(port)))
         sock = writer.get_extra_info("socket")
-        # asyncio sets TCP_NODELAY on its transports; say so explicitly here
-        # because the floor must not pay Nagle + delayed-ACK stalls.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             writer.write(_SINCE.pack(ctx.last_seq))
             ctx.ready()

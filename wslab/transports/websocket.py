@@ -105,6 +105,7 @@ class WebSocketTransport(Transport):
     async def run_client(self, ctx: ClientContext) -> None:
         compression = "deflate" if ctx.options.get("compression") else None
         fanout = ctx.options.get("fanout", "broadcast")
+        host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
         ws = await connect(
             f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",
             compression=compression,
@@ -112,7 +113,7 @@ class WebSocketTransport(Transport):
             ping_interval=None,
             open_timeout=60,
             close_timeout=2,
-            local_addr=ctx.local_addr,
+            sock=await ctx.connect_socket(host, int(port)),
         )
         sock = ws.transport.get_extra_info("socket")
         ctx.conn.request(ws)  # the opening handshake is one HTTP request
