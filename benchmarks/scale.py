@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import overhead  # noqa: E402  (benchmarks/overhead.py: bare fan-out helpers)
 
-LADDER = (1_000, 5_000, 10_000, 20_000, 25_000, 28_000, 30_000, 39_000)
+LADDER = (1_000, 5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 59_000)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
