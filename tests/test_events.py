@@ -57,3 +57,17 @@ def test_bad_schedule_names_the_allowed_ones():
     with pytest.raises(ValueError, match="fixed, poisson, burst"):
         schedule_offsets("sometimes", 1, 1, 0)
     assert SCHEDULES == ("fixed", "poisson", "burst")
+
+
+def test_push_recorder_parses_the_same_as_decode_header():
+    from wslab.transports.base import ClientContext
+
+    ctx = ClientContext(0, "ws://127.0.0.1:1/", {}, 0)
+    record_body = ctx.body_recorder()
+    for seq in (1, 2, 10**9):
+        body = encode(seq, 1_234_567_890_123_456_789 + seq, PayloadPool(64, 0).payload(seq))
+        record_body(body, 42)
+        assert (ctx.seqs[-1], ctx.published[-1]) == decode_header(body)
+    assert ctx.last_seq == 10**9 and list(ctx.received) == [42, 42, 42]
+    ctx.set_target(10**9)
+    assert ctx.finished.is_set()

@@ -15,6 +15,7 @@ import asyncio
 import socket
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -181,9 +182,31 @@ class ClientContext:
         self.published.append(published_ns)
         self.received.append(received_ns)
         if seq > self.last_seq:
-            self.last_seq = seq
-            if self.target is not None and seq >= self.target:
-                self.finished.set()
+            self._advance(seq)
+
+    def _advance(self, seq: int) -> None:
+        self.last_seq = seq
+        if self.target is not None and seq >= self.target:
+            self.finished.set()
+
+    def body_recorder(self) -> Callable[[bytes, int], None]:
+        """``record_body(body, received_ns)`` for push clients: one delivery from
+        an event body (bytes, `wslab.events.encode`'s layout), with the parsing
+        inlined and the appends bound, since it runs once per delivery."""
+        seqs, published, received = self.seqs.append, self.published.append, self.received.append
+        advance = self._advance
+        ctx = self
+
+        def record_body(body: bytes, received_ns: int) -> None:
+            i = body.index(b',"t":', 7)  # body starts with {"seq":
+            seq = int(body[7:i])
+            seqs(seq)
+            published(int(body[i + 5 : body.index(b",", i + 5)]))
+            received(received_ns)
+            if seq > ctx.last_seq:
+                advance(seq)
+
+        return record_body
 
     def set_target(self, seq: int) -> None:
         """Publishing ended at ``seq``: the client is finished once it has it."""

@@ -15,7 +15,6 @@ import aiohttp
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from ..events import decode_header
 from ..hub import Hub
 from . import register
 from ._http import new_session, parse_since, start_app
@@ -79,13 +78,12 @@ class SseTransport(Transport):
 
 async def _read_stream(ctx: ClientContext, content: aiohttp.StreamReader) -> None:
     """Parse ``data:`` lines; a blank line ends an event. Comments are skipped."""
-    record = ctx.record
+    record_body, clock = ctx.body_recorder(), time.monotonic_ns
     data = None
     async for line in content:
         if line.startswith(b"data: "):
             data = line[6:]
-            now = time.monotonic_ns()
+            now = clock()
         elif line in (b"\n", b"\r\n") and data is not None:
-            seq, pub = decode_header(data)
-            record(seq, pub, now)
+            record_body(data, now)
             data = None

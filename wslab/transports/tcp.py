@@ -12,7 +12,6 @@ import asyncio
 import struct
 import time
 
-from ..events import decode_header
 from ..hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
@@ -78,13 +77,12 @@ class TcpTransport(Transport):
         try:
             writer.write(_SINCE.pack(ctx.last_seq))
             ctx.ready()
-            readexactly = reader.readexactly
+            readexactly, unpack = reader.readexactly, _LEN.unpack
+            record_body, clock = ctx.body_recorder(), time.monotonic_ns
             while True:
-                (size,) = _LEN.unpack(await readexactly(4))
+                (size,) = unpack(await readexactly(4))
                 body = await readexactly(size)
-                now = time.monotonic_ns()
-                seq, pub = decode_header(body)
-                ctx.record(seq, pub, now)
+                record_body(body, clock())
         finally:
             ctx.conn.observe(writer, sock)
             ctx.conn.close()

@@ -20,7 +20,6 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from ..events import decode_header
 from ..hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
@@ -119,13 +118,11 @@ class WebSocketTransport(Transport):
         ctx.conn.request(ws)  # the opening handshake is one HTTP request
         try:
             ctx.ready()
-            record = ctx.record
-            recv = ws.recv
+            record_body = ctx.body_recorder()
+            recv, clock = ws.recv, time.monotonic_ns
             while True:
                 message = await recv(decode=False)  # bytes: skip UTF-8 decoding
-                now = time.monotonic_ns()
-                seq, pub = decode_header(message)
-                record(seq, pub, now)
+                record_body(message, clock())
         except ConnectionClosed:
             pass
         finally:
