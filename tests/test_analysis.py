@@ -140,9 +140,9 @@ def test_setup_caption_states_machine_versions_and_parameters(runs):
 def test_push_runs_give_the_round_trip_estimate(runs):
     ws, sp = runs["websocket"], runs["short-poll"]
     assert analysis.is_push(ws) and not analysis.is_push(sp)
-    assert analysis.loopback_rtt_us(runs) == 2 * ws.summary["latency_us"]["p50"]
+    assert analysis.loopback_transit_us(runs) == ws.summary["latency_us"]["p50"]
     with pytest.raises(ValueError, match="no push run"):
-        analysis.loopback_rtt_us(sp)
+        analysis.loopback_transit_us(sp)
 
 
 def test_short_poll_model_is_half_the_interval_plus_rtt(runs):
@@ -162,6 +162,6 @@ def test_key_comparisons_name_every_transport_and_the_model(runs):
     lines = analysis.key_comparisons(runs)
     text = "\n".join(lines)
     assert "websocket" in text and "short-poll (T = 100 ms)" in text
-    assert "vs model T/2 + RTT" in text
+    assert "vs model T/2 + one transit" in text
     assert any(line.startswith("bytes per delivered event") for line in lines)
     assert any(line.startswith("HTTP requests per delivered event") for line in lines)

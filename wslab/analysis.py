@@ -37,7 +37,7 @@ __all__ = [
     "is_push",
     "key_comparisons",
     "latency_frame",
-    "loopback_rtt_us",
+    "loopback_transit_us",
     "loss_check",
     "loss_table",
     "overhead_table",
@@ -273,20 +273,23 @@ def _join(values: set) -> str:
                       for v in sorted(values, key=order))
 
 
-def loopback_rtt_us(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> float:
-    """Round-trip estimate: twice the smallest median one-way latency of a push run.
+def loopback_transit_us(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> float:
+    """One-transit estimate: the smallest median one-way latency of a push run.
 
-    Raw TCP, when present, is the floor. Raises ValueError if no push run is
-    given.
+    This is what short polling adds after the wait for the next poll (see
+    `wslab.models.short_poll_latency_mean`: one response transit, not a full
+    round trip). Raw TCP, when present, is the floor. Raises ValueError if no
+    push run is given.
     """
     medians = [r.summary["latency_us"]["p50"] for r in as_runs(runs) if is_push(r)]
     if not medians:
-        raise ValueError("no push run (tcp, websocket, sse) to estimate the round trip from")
-    return 2.0 * min(medians)
+        raise ValueError("no push run (tcp, websocket, sse) to estimate the transit from")
+    return min(medians)
 
 
 def short_poll_model(run: Run, rtt_us: float = 0.0) -> dict[str, float]:
-    """Measured short-poll latency next to the model ``U*T + RTT`` (µs).
+    """Measured short-poll latency next to the model ``U*T + d`` (µs), where
+    ``rtt_us`` is the delay ``d`` after the wait: one transit plus server time.
 
     Returns ``interval_s``, ``rtt_us`` and, for ``mean``, ``p50`` and ``p99``,
     ``measured_<stat>_us`` (run summary) and ``model_<stat>_us``
@@ -326,16 +329,16 @@ def key_comparisons(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> list[str]:
         lines.append(f"median one-way latency (x the {base.transport} floor): " + ", ".join(
             f"{row.label} {_ms(row.latency_p50_us)} ({row.latency_p50_us / base.latency_p50_us:.3g}x)"
             for row in t.itertuples()))
-        rtt = loopback_rtt_us(runs)
+        transit = loopback_transit_us(runs)
         for run in runs:
             if not _params(run).get("interval"):
                 continue
-            m = short_poll_model(run, rtt)
+            m = short_poll_model(run, transit)
             lines.append(
                 f"{transport_label(run)}: mean latency {_ms(m['measured_mean_us'])} vs model "
-                f"T/2 + RTT = {_ms(m['model_mean_us'])} (RTT = 2 x {base.transport} median "
-                f"= {_ms(rtt)}); p99 {_ms(m['measured_p99_us'])} vs model 0.99 T + RTT = "
-                f"{_ms(m['model_p99_us'])}")
+                f"T/2 + one transit = {_ms(m['model_mean_us'])} (transit = {base.transport} "
+                f"median = {_ms(transit)}); p99 {_ms(m['measured_p99_us'])} vs model "
+                f"0.99 T + transit = {_ms(m['model_p99_us'])}")
     ref = t.loc[t.bytes_per_event.idxmin()]
     lines.append(
         f"bytes per delivered event, up + down (event body alone "

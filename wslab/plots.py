@@ -119,14 +119,14 @@ def model_cdf(ax: Axes, cdf: Callable[[np.ndarray], np.ndarray], lo: float, hi: 
 
 
 def short_poll_model(ax: Axes, interval: float, rtt_us: float = 0.0, **style: Any) -> Axes:
-    """Overlay the short-poll model CDF (uniform wait on [0, T) plus one RTT).
+    """Overlay the short-poll model CDF (uniform wait on [0, T) plus one transit).
 
-    ``interval`` in seconds, ``rtt_us`` in µs; x is in µs like `ecdf`'s
+    ``interval`` in seconds, ``rtt_us`` (the delay after the wait: one transit) in µs; x is in µs like `ecdf`'s
     (`wslab.models.short_poll_latency_cdf`).
     """
     T_us = interval * 1e6
     label = (f"model: short-poll T = {interval * 1e3:g} ms, uniform wait "
-             f"+ RTT {rtt_us / 1e3:.2f} ms")
+             f"+ one transit {rtt_us / 1e3:.2f} ms")
     return model_cdf(ax, lambda x: short_poll_latency_cdf(x / 1e6, interval, rtt_us / 1e6),
                      lo=max(rtt_us, T_us * 1e-3) * 0.5, hi=(T_us + rtt_us) * 1.5,
                      label=label, **style)
