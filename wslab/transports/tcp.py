@@ -33,6 +33,8 @@ class TcpTransport(Transport):
         writers: set[asyncio.StreamWriter] = set()
 
         def on_publish(event) -> None:
+            if not writers:  # runs on every publish, whichever transport is measured
+                return
             frame = _frame(event.body)
             for w in writers:
                 w.write(frame)  # no await: open loop, the kernel buffers
