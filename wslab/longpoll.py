@@ -277,6 +277,16 @@ def plot_batching(ax: Any, batching: pd.DataFrame) -> Any:
     return ax
 
 
+def _rate_panel(ax: Any, delay: float, ylabel: str) -> None:
+    """Log-log axes of one per-delay panel: event rate against ``ylabel``."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(f"added delay {_delay_label(delay)}", fontsize="medium")
+    ax.set_xlabel("event rate (events/s, Poisson)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def plot_latency(axes: Sequence[Any], table: pd.DataFrame) -> Sequence[Any]:
     """Mean and max latency vs rate, one panel per delay, with 1- and 3-transit lines.
 
@@ -302,12 +312,7 @@ def plot_latency(axes: Sequence[Any], table: pd.DataFrame) -> Sequence[Any]:
                 label="model long-poll mean")
         ax.axhline(t_ms, color="green", lw=1, label=f"1 transit ({t_ms:.3g} ms)")
         ax.axhline(3 * t_ms, color="red", lw=1, label=f"3 transits ({3 * t_ms:.3g} ms)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"added delay {_delay_label(d)}", fontsize="medium")
-        ax.set_xlabel("event rate (events/s, Poisson)")
-        ax.set_ylabel("one-way latency (ms)")
-        ax.grid(True, which="both", alpha=0.3)
+        _rate_panel(ax, d, "one-way latency (ms)")
     axes[-1].legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return axes
 
@@ -329,12 +334,7 @@ def plot_bytes(axes: Sequence[Any], table: pd.DataFrame, body: float | None = No
             ax.plot(g["rate"], g["bpe"], "o-", color=colors[name], label=name)
         if body is not None:
             ax.axhline(body, color="gray", ls="--", lw=1, label=f"event body alone ({body:.0f} B)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"added delay {_delay_label(d)}", fontsize="medium")
-        ax.set_xlabel("event rate (events/s, Poisson)")
-        ax.set_ylabel("bytes per delivered event (B, up + down)")
-        ax.grid(True, which="both", alpha=0.3)
+        _rate_panel(ax, d, "bytes per delivered event (B, up + down)")
     axes[-1].legend(fontsize="small")
     return axes
 

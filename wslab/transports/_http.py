@@ -16,7 +16,6 @@ from .base import Bind, ClientContext, Endpoint
 
 __all__ = ["batch_body", "close_session", "get_events", "new_session", "parse_since", "start_app"]
 
-MAX_REQUEST_LINE = 8190  # aiohttp's default limits also refuse oversized headers
 
 
 def parse_since(request: web.Request) -> int:
