@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 import wslab
-from wslab.capture import Capture, tcpdump_available
+from wslab.net.capture import Capture, tcpdump_available
 
 # Sent after the counters are read, by design: a WebSocket close frame with a
 # status code is 2 B header + 2 B code, plus a 4 B mask from the client

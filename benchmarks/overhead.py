@@ -268,7 +268,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _cpu_model() -> str:
-    from wslab.machine import machine_info
+    from wslab.core.machine import machine_info
 
     return machine_info()["cpu"]
 

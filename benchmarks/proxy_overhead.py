@@ -1,7 +1,7 @@
-"""What the impairment proxy (`wslab.netem`) adds to a round trip when no toxic is set.
+"""What the impairment proxy (`wslab.net.netem`) adds to a round trip when no toxic is set.
 
 Setup, as runs use it: an echo server in its own process; the proxy in its
-own process (``python -m wslab.netem`` through `wslab.proc.ChildProcess`);
+own process (``python -m wslab.net.netem`` through `wslab.core.proc.ChildProcess`);
 this process is the client, with blocking sockets and TCP_NODELAY. Two
 connections, one direct to the echo server and one through the proxy, are
 measured in alternating blocks (so drift on a shared machine hits both),
@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wslab.proc import ChildProcess  # noqa: E402
+from wslab.core.proc import ChildProcess  # noqa: E402
 
 TARGET_US = 100.0
 
@@ -95,7 +95,7 @@ def main() -> int:
         if not parent_end.poll(30):
             raise RuntimeError("echo server did not report its port")
         port = parent_end.recv()
-        proxy = ChildProcess("proxy", "wslab.netem",
+        proxy = ChildProcess("proxy", "wslab.net.netem",
                              {"upstreams": {"echo": f"tcp://127.0.0.1:{port}"}, "toxics": [],
                               "seed": 0})
         ready = proxy.start()

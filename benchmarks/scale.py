@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def ladder_step(n: int, a: argparse.Namespace, out: Path) -> tuple[bool, str, dict]:
     """One websocket run at N; (passed, reason, facts)."""
     import wslab
-    from wslab.config import max_clients
+    from wslab.runner.config import max_clients
 
     workers = 1 if n <= max_clients() else -(-n // max_clients())
     t0 = time.monotonic()
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     from importlib.metadata import version
 
-    from wslab.config import max_clients
+    from wslab.runner.config import max_clients
 
     command = shlex.join([sys.executable, *(sys.argv if argv is None else ["scale.py", *argv])])
     print(f"command: {command}")

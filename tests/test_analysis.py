@@ -11,7 +11,7 @@ import pytest
 
 import wslab
 from wslab import analysis
-from wslab.events import encode
+from wslab.core.events import encode
 
 RATE, DURATION, CLIENTS, INTERVAL = 50, 1, 2, 0.1
 

@@ -8,7 +8,7 @@ import pytest
 
 import wslab
 from wslab.cli import main
-from wslab.errors import IncompleteRunError
+from wslab.core.errors import IncompleteRunError
 
 from .conftest import TIMEOUT_FACTOR, wait_until, wslab_processes
 
@@ -83,7 +83,7 @@ def test_sigkill_mid_run_leaves_no_process_and_no_complete_run(tmp_path):
 
     def children():
         try:
-            return [c for c in parent.children() if "wslab.fleet" in " ".join(c.cmdline())]
+            return [c for c in parent.children() if "wslab.runner.fleet" in " ".join(c.cmdline())]
         except psutil.NoSuchProcess:
             return []
 
@@ -113,7 +113,7 @@ def test_sigterm_mid_run_cleans_up(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     parent = psutil.Process(cli.pid)
-    assert wait_until(lambda: any("wslab.fleet" in " ".join(c.cmdline())
+    assert wait_until(lambda: any("wslab.runner.fleet" in " ".join(c.cmdline())
                                   for c in parent.children()), 60)
     kids = parent.children(recursive=True)
     os.kill(cli.pid, signal.SIGTERM)

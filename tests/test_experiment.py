@@ -10,7 +10,7 @@ import pytest
 
 import wslab
 from wslab.cli import main
-from wslab.errors import ConfigError
+from wslab.core.errors import ConfigError
 from wslab.experiment import Experiment
 
 from .conftest import TIMEOUT_FACTOR, wslab_processes

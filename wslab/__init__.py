@@ -7,24 +7,24 @@
 Public API: `run`, `Lab`, `Experiment`, `load`, `Run`, `list_runs`, `RunConfig`,
 `transport_names`, and the errors `ConfigError`, `RunError`,
 `IncompleteRunError`. Names are imported on first use, so the server and
-fleet processes (which import ``wslab.server`` / ``wslab.fleet``) do not load
+fleet processes (which import ``wslab.runner.server`` / ``wslab.runner.fleet``) do not load
 pandas and friends and their memory measures the transports, not the kit.
 """
 
 from importlib import import_module
 
-from .errors import ConfigError, IncompleteRunError, RunError, WslabError
+from .core.errors import ConfigError, IncompleteRunError, RunError, WslabError
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "Experiment": "experiment",
-    "Lab": "lab",
-    "run": "lab",
-    "Run": "store",
-    "list_runs": "store",
-    "load": "store",
-    "RunConfig": "config",
+    "Lab": "runner.lab",
+    "run": "runner.lab",
+    "Run": "runner.store",
+    "list_runs": "runner.store",
+    "load": "runner.store",
+    "RunConfig": "runner.config",
 }
 
 __all__ = [

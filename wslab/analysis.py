@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from .events import schedule_offsets
+from .core.events import schedule_offsets
 from .models import short_poll_latency_mean, short_poll_latency_quantile
-from .store import Run
+from .runner.store import Run
 
 __all__ = [
     "LOSS_COLUMNS",
@@ -66,7 +66,7 @@ OVERHEAD_COLUMNS = ["label", "bytes_up_per_event", "bytes_down_per_event", "byte
                     "body_bytes_per_event", "requests_per_event", "empty_fraction"]
 
 # Bytes of the event body around its numbers and payload:
-# {"seq":  ,"t":  ,"p":"  "}  (see wslab.events.encode)
+# {"seq":  ,"t":  ,"p":"  "}  (see wslab.core.events.encode)
 _BODY_FIXED_BYTES = len('{"seq":') + len(',"t":') + len(',"p":"') + len('"}')
 
 
@@ -120,7 +120,7 @@ def scheduled_events(run: Run) -> int:
 def body_bytes_per_event(run: Run) -> float:
     """Mean size of the event body itself (what every transport must carry), in bytes.
 
-    The body is ``{"seq":N,"t":NS,"p":"<payload>"}`` (`wslab.events.encode`);
+    The body is ``{"seq":N,"t":NS,"p":"<payload>"}`` (`wslab.core.events.encode`);
     its size depends on the digits of ``seq`` and ``published_ns``, so it is
     computed from the run's deliveries. Bytes per delivered event above this
     are the transport's own overhead.

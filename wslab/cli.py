@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any
 
-from .errors import ConfigError, WslabError
+from .core.errors import ConfigError, WslabError
 
 __all__ = ["format_summary", "main"]
 
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_config(args: argparse.Namespace):
-    from .config import RunConfig
+    from .runner.config import RunConfig
 
     options: dict[str, Any] = {}
     for name in ("timeout", "ping"):
@@ -131,7 +131,7 @@ def format_summary(run) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _run_config(args)
-    from .lab import Lab
+    from .runner.lab import Lab
 
     with Lab(host=cfg.host, workers=cfg.workers) as lab:
         run = lab.run(cfg.transport, config=cfg, progress=False if args.quiet else None)
@@ -140,11 +140,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .config import check_loopback
-    from .lab import Lab
+    from .runner.config import check_loopback
+    from .runner.lab import Lab
 
     host = check_loopback(args.host)
-    from .config import RunConfig
+    from .runner.config import RunConfig
 
     RunConfig(transport="tcp", rate=args.rate, duration=args.duration,
               payload=args.payload).validate()

@@ -55,10 +55,10 @@ from typing import Any
 import pandas as pd
 
 from . import transports
-from .config import RunConfig
-from .errors import ConfigError, IncompleteRunError
-from .paths import runs_dir
-from .store import Run, load
+from .core.errors import ConfigError, IncompleteRunError
+from .core.paths import runs_dir
+from .runner.config import RunConfig
+from .runner.store import Run, load
 
 __all__ = ["Experiment", "Trial"]
 
@@ -265,7 +265,7 @@ class Experiment:
         when every trial is reused. A failed or interrupted trial leaves no
         folder: running again resumes from there.
         """
-        from .lab import Lab
+        from .runner.lab import Lab
 
         existing = self._existing()  # may refuse: before anything starts
         self._remove_leftovers()

@@ -30,8 +30,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from .core.paths import figures_dir  # noqa: E402
 from .models import short_poll_latency_cdf  # noqa: E402
-from .paths import figures_dir  # noqa: E402
 
 __all__ = [
     "LATENCY_LABEL",
@@ -194,7 +194,7 @@ def caption(fig: Figure, text: str, fontsize: float = 7.5) -> Any:
     use a tight bounding box, so it is part of the image.
     """
     width_chars = int(fig.get_figwidth() * 72 / (fontsize * 0.55))
-    wrapped = "\n".join(textwrap.wrap(text, max(width_chars, 40)))
+    wrapped = "\n".join(textwrap.wrap(text, max(width_chars, 40), break_on_hyphens=False))
     return fig.text(0.01, -0.01, wrapped, ha="left", va="top", fontsize=fontsize,
                     color="dimgray", wrap=False)
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..profiles import headers_for
+from ..core.profiles import headers_for
 from .base import Bind, ClientContext, Endpoint
 
 __all__ = ["batch_body", "close_session", "get_events", "new_session", "parse_since", "start_app"]
@@ -79,7 +79,7 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     sockets = _Sockets(ctx)
     connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
-    # The "headers" option replays a header profile (wslab.profiles), e.g. a browser's.
+    # The "headers" option replays a header profile (wslab.core.profiles), e.g. a browser's.
     headers = headers_for(ctx.options.get("headers"), ctx.url)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers)
     session.wslab_sockets = sockets  # type: ignore[attr-defined]

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..hub import Hub
-from ..meter import ConnCounters, tcp_info
+from ..core.hub import Hub
+from ..core.meter import ConnCounters, tcp_info
 
 _IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # linux/in.h
 
@@ -55,7 +55,7 @@ class Transport:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    #: options a client understands, with defaults (validated by wslab.config)
+    #: options a client understands, with defaults (validated by wslab.runner.config)
     client_options: ClassVar[dict[str, Any]] = {}
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict[str, Any]) -> Endpoint:
@@ -191,7 +191,7 @@ class ClientContext:
 
     def body_recorder(self) -> Callable[[bytes, int], None]:
         """``record_body(body, received_ns)`` for push clients: one delivery from
-        an event body (bytes, `wslab.events.encode`'s layout), with the parsing
+        an event body (bytes, `wslab.core.events.encode`'s layout), with the parsing
         inlined and the appends bound, since it runs once per delivery."""
         seqs, published, received = self.seqs.append, self.published.append, self.received.append
         advance = self._advance

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..hub import Hub
+from ..core.hub import Hub
 from . import register
 from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
 from .base import Bind, ClientContext, Endpoint, Transport

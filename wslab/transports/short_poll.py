@@ -14,7 +14,7 @@ import random
 
 from aiohttp import web
 
-from ..hub import Hub
+from ..core.hub import Hub
 from . import register
 from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
 from .base import Bind, ClientContext, Endpoint, Transport

@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from ..hub import Hub
+from ..core.hub import Hub
 from . import register
 from ._http import new_session, parse_since, start_app
 from .base import Bind, ClientContext, Endpoint, Transport

@@ -12,7 +12,7 @@ import asyncio
 import struct
 import time
 
-from ..hub import Hub
+from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from ..hub import Hub
+from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 

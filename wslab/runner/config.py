@@ -1,0 +1,216 @@
+"""Run parameters and their validation.
+
+Everything a run needs is checked here, before any process, file or
+directory exists; each error names what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import resource
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import transports
+from ..core.errors import ConfigError
+from ..core.events import SCHEDULES
+
+__all__ = ["LIMITS", "RunConfig", "check_loopback", "max_clients"]
+
+#: Bounds on every load: a run always stops by itself.
+LIMITS = {
+    "rate": 100_000.0,  # events per second
+    "duration": 3_600.0,  # seconds
+    "payload": 1_000_000,  # bytes per event
+    "interval": 3_600.0,  # seconds between short polls
+    "deliveries": 50_000_000,  # clients x events in one run
+    "fleets": 64,
+    "workers": 16,
+}
+#: file descriptors a process keeps for itself (pipes, logs, listening sockets)
+FD_RESERVE = 200
+
+
+def max_clients() -> int:
+    """Clients one server process can hold: the open-file hard limit less a reserve."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1] - FD_RESERVE
+
+
+def check_loopback(host: str) -> str:
+    """Refuse any address outside 127.0.0.0/8 and ::1: wslab sends no traffic elsewhere."""
+    name = "127.0.0.1" if host == "localhost" else host
+    try:
+        ok = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"host must be a loopback address (127.0.0.0/8 or ::1), not {host!r}")
+    return name
+
+
+def _positive(name: str, value: Any, upper: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if not (v > 0 and math.isfinite(v)) or v > upper:
+        raise ConfigError(f"{name} must be > 0 and <= {upper:g}, not {value!r}")
+    return v
+
+
+@dataclass
+class RunConfig:
+    """One run: a transport, N clients, one open-loop event stream."""
+
+    transport: str
+    clients: int = 1
+    rate: float = 10.0
+    duration: float = 5.0
+    payload: int = 64
+    schedule: str = "poisson"
+    seed: int = 0
+    interval: float | None = None  # short-poll only
+    burst: int = 10  # events per burst (schedule "burst")
+    warmup: float | None = None  # seconds of events left out of latency statistics
+    fleets: int | None = None  # client processes; None: one per 5,000 clients
+    workers: int = 1  # server processes sharing the ports with SO_REUSEPORT
+    dask: str | None = None  # scheduler address: client fleets run as Dask tasks
+    host: str = "127.0.0.1"
+    options: dict[str, Any] = field(default_factory=dict)  # transport client options
+    out: str | None = None
+    # Network impairment through wslab.net.netem's proxy, each direction separately:
+    delay: float | str | None = None  # one-way delay ("25ms" or seconds)
+    jitter: float | str | None = None  # +- jitter on the delay, seeded
+    bandwidth: float | str | None = None  # per direction per connection ("1MB/s" or B/s)
+
+    def validate(self) -> RunConfig:
+        """Check every field; returns self, normalised. Raises ConfigError."""
+        allowed = transports.names()
+        if self.transport not in allowed:
+            raise ConfigError(
+                f"unknown transport {self.transport!r}; allowed: {', '.join(allowed)}"
+            )
+        self.host = check_loopback(self.host)
+        self.rate = _positive("rate", self.rate, LIMITS["rate"])
+        self.duration = _positive("duration", self.duration, LIMITS["duration"])
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}"
+            )
+        self.payload = _int("payload", self.payload, 0, LIMITS["payload"])
+        self.seed = _int("seed", self.seed, 0, 2**63 - 1)
+        self.burst = _int("burst", self.burst, 1, 100_000)
+        self.workers = _int("workers", self.workers, 1, LIMITS["workers"])
+        # Each server worker holds one socket per client it serves; clients past
+        # 25,000 connect from further loopback source addresses (127.0.0.2, ...),
+        # so ephemeral ports are not the limit.
+        limit = self.workers * max_clients()
+        self.clients = _int(
+            "clients", self.clients, 1, limit,
+            why=f" (each of the {self.workers} server worker(s) holds one socket per client: "
+            f"open-file hard limit {max_clients() + FD_RESERVE} less {FD_RESERVE}; "
+            "add workers to go further)" if _is_int(self.clients) and self.clients > limit
+            else "",
+        )
+        events = self.rate * self.duration
+        if events * self.clients > LIMITS["deliveries"]:
+            raise ConfigError(
+                f"clients x rate x duration must be <= {LIMITS['deliveries']:,} deliveries, "
+                f"not {events * self.clients:,.0f}"
+            )
+        if self.fleets is None:
+            self.fleets = max(1, math.ceil(self.clients / 5_000))
+        self.fleets = _int("fleets", self.fleets, 1, min(self.clients, LIMITS["fleets"]))
+        if math.ceil(self.clients / self.fleets) > max_clients():
+            raise ConfigError(f"fleets must be at least {math.ceil(self.clients / max_clients())}"
+                              f" for {self.clients:,} clients (open-file limit per process)")
+        if self.warmup is None:
+            self.warmup = min(1.0, 0.1 * self.duration)
+        if not 0 <= float(self.warmup) < self.duration:
+            raise ConfigError(f"warmup must be >= 0 and < duration ({self.duration:g} s)")
+        self._validate_options()
+        self._validate_netem()
+        if self.dask is not None:
+            address = str(self.dask)
+            host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+            try:
+                check_loopback(host)
+            except ConfigError:
+                raise ConfigError(f"dask must be a scheduler address on this machine "
+                                  f"(e.g. tcp://127.0.0.1:8786), not {address!r}") from None
+        if self.out is not None:
+            out = Path(self.out)
+            if out.exists() and (not out.is_dir() or any(out.iterdir())):
+                raise ConfigError(f"output directory {str(out)!r} exists and is not empty; "
+                                  "give a new or empty directory")
+        return self
+
+    def _validate_options(self) -> None:
+        known = transports.get(self.transport).client_options
+        if self.interval is not None:
+            if "interval" not in known:
+                raise ConfigError(
+                    f"interval applies to short-poll only, not to {self.transport}"
+                )
+            self.options = {**self.options, "interval": self.interval}
+        unknown = set(self.options) - set(known)
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {', '.join(sorted(unknown))} for {self.transport}; "
+                f"allowed: {', '.join(known) or 'none'}"
+            )
+        merged = {**known, **self.options}
+        for name in ("interval", "timeout", "ping"):
+            if name in merged:
+                merged[name] = _positive(name, merged[name], LIMITS["interval"])
+        if "fanout" in merged and merged["fanout"] not in ("broadcast", "queue"):
+            raise ConfigError(f"fanout must be broadcast or queue, not {merged['fanout']!r}")
+        if "headers" in merged:
+            from ..core.profiles import PROFILES
+
+            if merged["headers"] not in PROFILES:
+                raise ConfigError(f"headers must be one of {', '.join(PROFILES)}, "
+                                  f"not {merged['headers']!r}")
+        self.options = merged
+        if "interval" in merged:
+            self.interval = merged["interval"]
+
+    def _validate_netem(self) -> None:
+        from ..net import netem
+
+        try:
+            if self.delay is not None:
+                self.delay = netem.parse_delay(self.delay)
+            if self.jitter is not None:
+                self.jitter = netem.parse_delay(self.jitter)
+            if self.bandwidth is not None:
+                self.bandwidth = netem.parse_rate(self.bandwidth)
+            self.toxics()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def toxics(self) -> list[str]:
+        """The proxy's toxics (Toxiproxy notation); empty: no proxy at all."""
+        from ..net import netem
+
+        toxics = netem.toxics_from_args(self.delay, self.jitter, self.bandwidth, seed=self.seed)
+        return [str(t) for t in toxics]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(name: str, value: Any, low: int, high: int, why: str = "") -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not _is_int(value):
+        raise ConfigError(f"{name} must be an integer, not {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:,} and {high:,}, not {value:,}{why}")
+    return value

@@ -1,0 +1,291 @@
+"""Running experiments: `Lab` holds a server process, `run` measures one run.
+
+Theory of operation. A run has five phases, each ended by a reply from a
+child process rather than by a sleep:
+
+1. *validate* the parameters (`RunConfig`), before anything exists;
+2. *connect*: reset the server's stream, start the client fleet process(es)
+   and wait until every client is connected;
+3. *publish*: open the CPU/memory windows and let the server emit its
+   open-loop schedule;
+4. *drain*: tell the fleets the last seq; each client stops once it has it
+   (or a timeout passes) and the fleets write their tables;
+5. *commit*: merge the tables, compute the summary, rename the run directory
+   into place.
+
+Any failure or Ctrl-C kills the children and removes the partial run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..core.errors import ConfigError, RunError
+from ..core.machine import machine_info, versions
+from ..core.paths import runs_dir
+from ..core.proc import ChildProcess, timeout_factor
+from .config import RunConfig, check_loopback
+from .store import Run, RunWriter, load
+from .summary import summarize
+
+__all__ = ["Lab", "new_run_id", "run"]
+
+
+def new_run_id(transport: str) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{transport}-{secrets.token_hex(3)}"
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+class Lab:
+    """A server process serving one event stream on every transport.
+
+    >>> with Lab() as lab:                                # doctest: +SKIP
+    ...     r = lab.run("websocket", clients=5, rate=200, duration=3)
+    ...     print(lab.urls)
+
+    The server binds 127.0.0.1 on ephemeral ports and dies with this process.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", history: int = 1_000_000,
+                 server_options: dict[str, dict[str, Any]] | None = None,
+                 workers: int = 1) -> None:
+        self.host = check_loopback(host)
+        self.history = history
+        self.server_options = server_options or {}
+        self.workers = RunConfig(transport="tcp", workers=workers).validate().workers
+        self.server: ChildProcess | None = None  # worker 0
+        self.servers: list[ChildProcess] = []  # every worker
+        self.urls: dict[str, str] = {}
+
+    def start(self) -> Lab:
+        """Start the server worker(s); with several, worker 0 picks the ports
+        and the others bind the same ports with SO_REUSEPORT."""
+        config = {"host": self.host, "history": self.history, "options": self.server_options,
+                  "reuse_port": self.workers > 1}
+        try:
+            self.server = ChildProcess("wslab server", "wslab.runner.server", config)
+            self.servers = [self.server]
+            self.urls = self.server.start()["endpoints"]
+            ports = {n: int(u.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                     for n, u in self.urls.items()}
+            for k in range(1, self.workers):
+                self.servers.append(ChildProcess(f"wslab server {k}", "wslab.runner.server",
+                                                 {**config, "ports": ports}))
+                self.servers[-1].start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+        self.server = None
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, transport: str, **params: Any) -> Run:
+        """Measure one run; returns the loaded `Run`. See `wslab.run` for parameters."""
+        progress = params.pop("progress", None)
+        params.setdefault("workers", self.workers)
+        cfg = params.pop("config", None) or RunConfig(transport=transport, **params)
+        cfg.validate()
+        if cfg.workers != self.workers:
+            raise ConfigError(f"workers must be {self.workers} (this Lab's server workers), "
+                              f"not {cfg.workers}")
+        if self.server is None:
+            raise RunError("the Lab is not started; use `with Lab() as lab:`")
+        out = Path(cfg.out) if cfg.out else runs_dir() / new_run_id(cfg.transport)
+        writer = RunWriter(out)
+        children: list[ChildProcess] = []  # fleets and the proxy, if any
+        try:
+            return self._run(cfg, writer, children, progress)
+        except BaseException:
+            for child in children:
+                child.kill()
+            writer.abort()
+            raise
+        finally:
+            for child in children:
+                child.stop()
+
+    # -- the five phases ----------------------------------------------------
+    def _run(self, cfg: RunConfig, writer: RunWriter, children: list[ChildProcess],
+             progress: bool | None) -> Run:
+        started = _utc_now()
+        manifest = {
+            "run_id": writer.final.name,
+            "status": "running",
+            "parameters": cfg.as_dict(),
+            "started_at": started,
+            "versions": versions(),
+            "machine": machine_info(),
+            "command": sys.argv,
+        }
+        writer.write_manifest(manifest)
+        servers = self.servers
+        rss_before = sum(r["rss_before_clients"] for r in _all(servers, "reset"))
+        url = self.urls[cfg.transport]
+        toxics = cfg.toxics()
+        if toxics:  # clients reach the server through the impairment proxy
+            proxy = ChildProcess("wslab proxy", "wslab.net.netem", {
+                "upstreams": {cfg.transport: url}, "toxics": toxics, "seed": cfg.seed})
+            children.append(proxy)
+            url = proxy.start()["endpoints"][cfg.transport]
+            manifest["netem"] = {"toxics": toxics, "proxied_url": url}
+        sizes = _split(cfg.clients, cfg.fleets)
+        configs, first = [], 0
+        for size in sizes:
+            configs.append({"transport": cfg.transport, "url": url, "clients": size,
+                            "first_client": first, "options": cfg.options, "seed": cfg.seed})
+            first += size
+        ready_s = 60 + cfg.clients / 100
+        if cfg.dask:  # fleets as tasks on a Dask cluster (wslab.runner.scaleout)
+            from .scaleout import DaskFleets
+
+            fleets = DaskFleets(cfg.dask)
+            children.append(fleets)
+            ramp = fleets.start(configs, timeout=ready_s * timeout_factor())
+        else:
+            fleets = [ChildProcess(f"wslab fleet {k}", "wslab.runner.fleet", c)
+                      for k, c in enumerate(configs)]
+            children.extend(fleets)
+            for fleet in fleets:  # all start together; readiness is collected after
+                fleet.start_async()
+            ramp = [fleet.wait_ready(timeout=ready_s) for fleet in fleets]
+            _all(fleets, "start")
+
+        bar = _progress(cfg.duration, progress)
+        # Several workers publish the same seeded schedule from one instant.
+        start_at = time.monotonic_ns() + 200_000_000 if len(servers) > 1 else None
+        try:
+            pubs = _all(servers, "publish", timeout=cfg.duration * 1.5 + 30, on_tick=bar.tick,
+                        schedule=cfg.schedule, rate=cfg.rate, duration=cfg.duration,
+                        payload=cfg.payload, seed=cfg.seed, burst=cfg.burst,
+                        start_at_ns=start_at)
+        finally:
+            bar.close()
+        pub = {"published": pubs[0]["published"],
+               "start_ns": min(p["start_ns"] for p in pubs),
+               "end_ns": max(p["end_ns"] for p in pubs)}
+
+        drain_s = max(10.0, 3 * cfg.options.get("interval", 0)) * timeout_factor()
+        parts = [(writer.part(f"messages-{k}.parquet"), writer.part(f"connections-{k}.parquet"))
+                 for k in range(len(sizes))]
+        if cfg.dask:
+            results = fleets.drain(pub["published"], drain_s)
+            for (m_path, c_path), r in zip(parts, results, strict=True):
+                pq.write_table(r["messages"], m_path)
+                pq.write_table(r["connections"], c_path)
+            fleet_stats = [r["stats"] for r in results]
+        else:
+            for fleet, (m_path, c_path) in zip(fleets, parts, strict=True):
+                fleet.send("drain", last_seq=pub["published"], timeout=drain_s,
+                           messages=str(m_path), connections=str(c_path))
+            fleet_stats = [f.receive(timeout=drain_s + 60 + cfg.clients / 50) for f in fleets]
+        stats = _all(servers, "stats")
+        # Peaks of several workers are summed: an upper bound on their joint peak.
+        server_stats = {k: sum(st[k] for st in stats)
+                        for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
+        server_stats["rss_before_clients"] = rss_before
+        for child in children:
+            child.stop()
+
+        messages = pd.concat([pd.read_parquet(m) for m, _ in parts], ignore_index=True)
+        connections = pd.concat([pd.read_parquet(c) for _, c in parts], ignore_index=True)
+        summary = summarize(
+            messages, connections, published=pub["published"], clients=cfg.clients,
+            publish_start_ns=pub["start_ns"], publish_end_ns=pub["end_ns"],
+            warmup_s=cfg.warmup, server=server_stats, fleets=fleet_stats,
+        )
+        summary["ramp_s"] = max(r["ramp_s"] for r in ramp)
+        summary["server_workers"] = len(servers)
+        summary["live_connections_at_start"] = sum(
+            p["live_connections"].get(cfg.transport, 0) for p in pubs)
+        manifest.update(
+            ended_at=_utc_now(),
+            publish={"start_ns": pub["start_ns"], "end_ns": pub["end_ns"]},
+            endpoint=url,
+            processes={"servers": [w.pid for w in servers],
+                       "fleets": "dask" if cfg.dask else [f.pid for f in fleets]},
+        )
+        path = writer.commit(manifest, summary, messages, connections)
+        return load(path)
+
+
+def _all(children: list[ChildProcess], cmd: str, timeout: float = 30.0,
+         on_tick=None, **args: Any) -> list[dict[str, Any]]:
+    """Send one command to several children at once, then collect every reply."""
+    for child in children:
+        child.send(cmd, **args)
+    return [child.receive(timeout, on_tick if k == 0 else None)
+            for k, child in enumerate(children)]
+
+
+def _split(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (k < extra) for k in range(parts)]
+
+
+class _progress:
+    """A tqdm bar over the publishing window, for runs longer than 2 s."""
+
+    def __init__(self, duration: float, enabled: bool | None) -> None:
+        self._time = time.monotonic
+        self._t0 = self._time()
+        self._bar = None
+        if enabled or (enabled is None and duration > 2):
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=math.ceil(duration), unit="s", desc="publishing",
+                             leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total} s")
+
+    def tick(self) -> None:
+        if self._bar is not None:
+            done = min(self._time() - self._t0, self._bar.total)
+            self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run(transport: str, *, clients: int = 1, rate: float = 10.0, duration: float = 5.0,
+        payload: int = 64, schedule: str = "poisson", seed: int = 0,
+        interval: float | None = None, out: str | None = None, progress: bool | None = None,
+        **params: Any) -> Run:
+    """Measure one run of ``transport`` in a fresh server and return it.
+
+    ``clients`` simulated clients each receive an open-loop event stream of
+    ``rate`` events/s (``schedule``: fixed, poisson or burst) for ``duration``
+    seconds with ``payload`` bytes each. ``interval`` is the short-poll
+    period. Other keywords: ``warmup`` (s left out of latency statistics),
+    ``fleets`` (client processes), ``burst``, ``options`` (transport client
+    options, e.g. ``{"compression": True}`` for websocket). The run is written
+    to ``out`` (default ``data/runs/<run-id>``). Raises `ConfigError` for bad
+    input before anything starts.
+    """
+    cfg = RunConfig(transport=transport, clients=clients, rate=rate, duration=duration,
+                    payload=payload, schedule=schedule, seed=seed, interval=interval,
+                    out=out, **params).validate()
+    with Lab(host=cfg.host, workers=cfg.workers) as lab:
+        return lab.run(transport, config=cfg, progress=progress)
+

@@ -1,0 +1,111 @@
+"""The server process: one event stream, mounted on every transport.
+
+Run as ``python -m wslab.runner.server`` by `wslab.Lab` (protocol in `wslab.core.child`).
+Commands: ``reset`` (forget the stream: a new run starts at seq 1),
+``publish`` (emit an open-loop schedule; answers when the last event is out),
+``stats`` (CPU and memory over the window that ``publish`` opened, live
+connections per transport) and ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from .. import transports
+from ..core.child import Channel, run_child
+from ..core.events import Event, PayloadPool, schedule_offsets
+from ..core.hub import Hub
+from ..core.meter import ProcessMeter
+from ..transports import Bind
+
+__all__ = ["publish_schedule"]
+
+
+async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
+                           start_at_ns: int | None = None) -> tuple[int, int, int]:
+    """Publish one event at each offset (seconds from now, or from
+    ``start_at_ns`` on CLOCK_MONOTONIC); open loop.
+
+    Returns ``(count, start_ns, end_ns)``. When the loop falls behind, the
+    late events go out at once, stamped with the time they actually left:
+    the delay the publisher itself adds is never hidden in a client's
+    latency, and the schedule is never slowed to suit the clients.
+    """
+    pool = PayloadPool(payload, seed)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()  # asyncio's clock is CLOCK_MONOTONIC too
+    if start_at_ns is not None:
+        t0 += (start_at_ns - time.monotonic_ns()) / 1e9
+        await asyncio.sleep(t0 - loop.time())
+    start_ns = time.monotonic_ns()
+    seq = 0
+    for offset in offsets.tolist():
+        delay = t0 + offset - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.001:
+            # Behind schedule: still let the loop flush writes and read
+            # requests between events (a burst, due at one instant, is not
+            # split: its events are late by microseconds only).
+            await asyncio.sleep(0)
+        seq += 1
+        hub.publish(Event.make(seq, time.monotonic_ns(), pool.payload(seq)))
+    return seq, start_ns, time.monotonic_ns()
+
+
+async def _setup(config: dict[str, Any], channel: Channel):
+    host = config.get("host", "127.0.0.1")
+    hub = Hub(int(config.get("history", 1_000_000)))
+    # Worker k of a multi-worker server binds the ports worker 0 got, with
+    # SO_REUSEPORT; each worker publishes the same seeded schedule from a
+    # common start instant (see wslab.runner.lab.Lab).
+    ports = config.get("ports") or {}
+    reuse_port = bool(config.get("reuse_port", False))
+    endpoints = {}
+    for name in config.get("transports") or transports.names():
+        options = config.get("options", {}).get(name, {})
+        bind = Bind(host, int(ports.get(name, 0)), reuse_port)
+        endpoints[name] = await transports.get(name).start_server(hub, bind, options)
+    meter = ProcessMeter()
+    rss_before_clients = meter.rss()
+    channel.send(
+        {"ok": True, "pid": os.getpid(), "endpoints": {n: e.url for n, e in endpoints.items()}}
+    )
+
+    async def reset() -> dict:
+        nonlocal rss_before_clients
+        hub.reset()
+        rss_before_clients = meter.rss()  # baseline for memory per connection
+        return {"rss_before_clients": rss_before_clients}
+
+    async def publish(schedule: str, rate: float, duration: float, payload: int, seed: int,
+                      burst: int = 10, start_at_ns: int | None = None) -> dict:
+        offsets = schedule_offsets(schedule, rate, duration, seed, burst)
+        live = {n: e.connections() for n, e in endpoints.items() if e.connections}
+        meter.start()
+        count, start_ns, end_ns = await publish_schedule(hub, offsets, payload, seed,
+                                                         start_at_ns)
+        return {"published": count, "start_ns": start_ns, "end_ns": end_ns,
+                "live_connections": live}
+
+    async def stats() -> dict:
+        snap = meter.stop() if meter.rss_start else meter.snapshot()
+        return {**snap, "rss_before_clients": rss_before_clients}
+
+    async def close() -> dict:
+        for endpoint in endpoints.values():
+            await endpoint.close()
+        return {}
+
+    return {"reset": reset, "publish": publish, "stats": stats, "stop": close, "close": close}
+
+
+def main() -> None:
+    run_child(_setup)
+
+
+if __name__ == "__main__":
+    main()
