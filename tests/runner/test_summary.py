@@ -28,7 +28,8 @@ def test_summarize_latency_skips_warmup_and_duplicates():
     rows.append((0, 50, start + 50_000_000, start + 90_000_000_000))  # duplicate, huge latency
     m = _msgs(rows)
     conns = pd.DataFrame([{"client_id": 0, "conn_index": 0, "bytes_up": 200, "bytes_down": 10_000,
-                           "segs_up": 5, "segs_down": 9, "requests": 4, "empty_responses": 1}])
+                           "segs_up": 5, "segs_down": 9, "requests": 5, "responses": 4,
+                           "empty_responses": 1}])
     server = {"cpu_s": 0.5, "rss_start": 1, "rss_peak": 2}
     fleet = {"cpu_s": 0.25, "rss_peak": 3, "stalled_clients": 0, "client_errors": 0}
     s = summarize(m, conns, published=100, clients=1, publish_start_ns=start,
@@ -39,5 +40,7 @@ def test_summarize_latency_skips_warmup_and_duplicates():
     assert s["latency_us"]["max"] == 100 and s["latency_us"]["p50"] == 100
     assert s["bytes_down_per_event"] == 100.0 and s["requests_per_event"] == 0.04
     assert s["empty_fraction"] == 0.25
+    # the fifth request was still held at stop: sent (bytes), but no response
+    assert s["requests"] == 5 and s["responses"] == 4 and s["in_flight_at_stop"] == 1
     assert s["server_cpu_us_per_event"] == 5000.0
     assert s["achieved_rate"] == np.float64(1000.0)

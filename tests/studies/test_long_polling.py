@@ -62,6 +62,14 @@ def test_events_per_response_counts_only_responses_that_carried_events():
     assert math.isnan(out.iloc[2])  # no response carried an event
 
 
+def test_events_per_response_leaves_out_a_request_held_at_stop():
+    # 8 requests sent, the last still held when the run stopped: 7 responses,
+    # 7 events delivered, one per response (not 7/8 = 0.875, which is impossible)
+    t = pd.DataFrame({"delivered": [7], "requests": [8], "responses": [7],
+                      "empty_responses": [0]})
+    assert long_polling.events_per_response(t).iloc[0] == 1.0
+
+
 def test_transit_is_the_median_of_push_medians_per_delay(synthetic):
     transit = long_polling.transit_by_delay(synthetic)
     assert list(transit.index) == [0.0, 0.025]

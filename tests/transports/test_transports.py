@@ -101,3 +101,29 @@ def test_websocket_per_client_queues_deliver_exactly_once(lab, tmp_path):
     assert s["lost"] == s["duplicated"] == s["out_of_order"] == 0
     assert s["delivered"] == 5 * 200
     assert run.manifest["parameters"]["options"]["fanout"] == "queue"
+
+
+def test_conn_tracker_counts_a_request_in_flight_as_request_not_response():
+    from wslab.transports.base import ConnTracker
+
+    t = ConnTracker()
+    key = object()
+    t.request(key)
+    t.request(key, empty=True)
+    t.request(key, empty=True, completed=False)  # held when the client stopped
+    row = t.rows[0]
+    assert (row.requests, row.responses, row.empty_responses) == (3, 2, 1)
+
+
+def test_long_poll_responses_never_exceed_deliveries_per_batch(lab, tmp_path):
+    # A long poll is always held when the run stops: it is a request, not a response.
+    run = lab.run("long-poll", clients=2, rate=20, duration=1, schedule="fixed",
+                  out=str(tmp_path / "lp"), progress=False)
+    s = run.summary
+    assert s["lost"] == 0
+    assert s["in_flight_at_stop"] == 2  # one held request per client
+    assert s["requests"] == s["responses"] + 2
+    # every completed response carried at least one event (no timeout in 1 s),
+    # so events per response is >= 1
+    assert s["delivered"] >= s["responses"] - s["empty_responses"] > 0
+    assert s["requests_per_event"] == s["responses"] / s["delivered"]

@@ -143,7 +143,8 @@ class Fleet:
         """One row per TCP connection with the kernel's counters."""
         rows = [
             {"client_id": c.client_id, "conn_index": r.conn_index, **r.counters.as_dict(),
-             "requests": r.requests, "empty_responses": r.empty_responses,
+             "requests": r.requests, "responses": r.responses,
+             "empty_responses": r.empty_responses,
              "opened_ns": r.opened_ns, "closed_ns": r.closed_ns}
             for c in self.ctxs for r in c.conn.rows
         ]
@@ -153,7 +154,7 @@ class Fleet:
 
 
 CONNECTION_COLUMNS = ("client_id", "conn_index", "bytes_up", "bytes_down", "segs_up",
-                      "segs_down", "requests", "empty_responses", "opened_ns", "closed_ns")
+                      "segs_down", "requests", "responses", "empty_responses", "opened_ns", "closed_ns")
 
 
 async def _first_failure(tasks: list[asyncio.Task]) -> BaseException | None:

@@ -17,7 +17,8 @@ from ..core.meter import encode_histogram, histogram_percentiles, latency_histog
 
 __all__ = ["delivery_accounting", "fanout_spread_us", "first_deliveries", "summarize"]
 
-BYTE_COLUMNS = ("bytes_up", "bytes_down", "segs_up", "segs_down", "requests", "empty_responses")
+BYTE_COLUMNS = ("bytes_up", "bytes_down", "segs_up", "segs_down", "requests", "responses",
+                "empty_responses")
 
 
 def first_deliveries(messages: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +74,7 @@ def summarize(
     cutoff = publish_start_ns + int(warmup_s * 1e9)
     measured = first[first.published_ns >= cutoff]
     hist = latency_histogram((measured.received_ns - measured.published_ns).to_numpy())
-    totals = {c: int(connections[c].sum()) if len(connections) else 0 for c in BYTE_COLUMNS}
+    totals = {c: int(connections[c].sum()) if c in connections else 0 for c in BYTE_COLUMNS}
     spread = fanout_spread_us(measured) if clients > 1 else {}
     delivered = max(acct["delivered"], 1)
     publish_s = max(publish_end_ns - publish_start_ns, 1) / 1e9
@@ -85,8 +86,12 @@ def summarize(
         "connections": len(connections),
         "bytes_up_per_event": totals["bytes_up"] / delivered,
         "bytes_down_per_event": totals["bytes_down"] / delivered,
-        "requests_per_event": totals["requests"] / delivered,
-        "empty_fraction": totals["empty_responses"] / max(totals["requests"], 1),
+        # Per-event request figures count completed exchanges: a request still
+        # held when the run stops (a long poll always is) cost bytes, and is in
+        # ``requests`` and ``in_flight_at_stop``, but delivered nothing.
+        "in_flight_at_stop": totals["requests"] - totals["responses"],
+        "requests_per_event": totals["responses"] / delivered,
+        "empty_fraction": totals["empty_responses"] / max(totals["responses"], 1),
         "latency_us": histogram_percentiles(hist),
         "latency_count": int(hist.get_total_count()),
         "latency_hdr": encode_histogram(hist),

@@ -99,11 +99,14 @@ def sweep_caption(runs: Sequence[Any], table: pd.DataFrame) -> str:
 def events_per_response(table: pd.DataFrame) -> pd.Series:
     """Delivered events per non-empty response, one value per row.
 
-    ``delivered`` counts (client, event) pairs; ``requests - empty_responses``
-    the responses that carried at least one event. NaN where no response
-    carried an event.
+    ``delivered`` counts (client, event) pairs; ``responses - empty_responses``
+    the completed responses that carried at least one event. A request still
+    held when the run stopped is not a response (it delivered nothing), so it
+    is left out; runs recorded before ``responses`` existed fall back to
+    ``requests``. NaN where no response carried an event.
     """
-    answered = (table["requests"] - table["empty_responses"]).astype(float)
+    done = table["responses"] if "responses" in table else table["requests"]
+    answered = (done - table["empty_responses"]).astype(float)
     return table["delivered"] / answered.where(answered > 0)
 
 

@@ -117,7 +117,7 @@ async def close_session(ctx: ClientContext, session: aiohttp.ClientSession) -> N
     """
     sockets = session.wslab_sockets
     if sockets.in_flight:
-        ctx.conn.request(sockets.current)
+        ctx.conn.request(sockets.current, completed=False)
     ctx.conn.observe(sockets.current, sockets.current)
     ctx.conn.close()
     await session.close()

@@ -72,7 +72,8 @@ class _ConnRow:
     conn_index: int
     opened_ns: int
     counters: ConnCounters = field(default_factory=ConnCounters)
-    requests: int = 0
+    requests: int = 0  # sent, including one still in flight at stop
+    responses: int = 0  # completed (a request held at stop is not a response)
     empty_responses: int = 0
     closed_ns: int = 0
 
@@ -107,10 +108,16 @@ class ConnTracker:
         except OSError:  # already closed: keep the last reading
             pass
 
-    def request(self, key: Any, empty: bool = False) -> None:
+    def request(self, key: Any, empty: bool = False, completed: bool = True) -> None:
+        """Count one request; ``completed=False`` for one still in flight at stop.
+
+        Its bytes were spent (so it is a request), but it was never answered
+        (so it is not a response): per-response figures count responses only.
+        """
         row = self._row(key)
         row.requests += 1
-        row.empty_responses += int(empty)
+        row.responses += int(completed)
+        row.empty_responses += int(empty and completed)
 
     def close(self) -> None:
         if self.rows and not self.rows[-1].closed_ns:
