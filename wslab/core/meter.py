@@ -37,6 +37,10 @@ _OFF_SEGS_OUT = 136  # tcpi_segs_out, u32 (SYN and pure ACKs included)
 _OFF_SEGS_IN = 140  # tcpi_segs_in, u32
 _OFF_BYTES_SENT = 200  # tcpi_bytes_sent, u64 (Linux 4.19+): data bytes sent, retransmits included
 _OFF_BYTES_RETRANS = 208  # tcpi_bytes_retrans, u64
+_OFF_STATE = 0  # tcpi_state, u8
+#: TCP states (include/net/tcp_states.h) in which the peer's FIN has arrived:
+#: the FIN takes one sequence number, which tcpi_bytes_received counts.
+_PEER_FIN_STATES = frozenset({8, 9, 11})  # CLOSE_WAIT, LAST_ACK, CLOSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,8 @@ class ConnCounters:
         return asdict(self)
 
 
-def tcp_info(sock: socket.socket, active_open: bool = True) -> ConnCounters:
+def tcp_info(sock: socket.socket, active_open: bool = True,
+             peer_fin: bool | None = None) -> ConnCounters:
     """Read the kernel's byte and segment counters of a connected socket.
 
     Bytes up are ``tcpi_bytes_sent - tcpi_bytes_retrans``: what left this
@@ -61,11 +66,23 @@ def tcp_info(sock: socket.socket, active_open: bool = True) -> ConnCounters:
     timer), and on the side that opened the connection (``active_open``) it
     also counts the SYN's sequence number (10,000 bytes read back as 10,001);
     it is the fallback on kernels older than 4.19.
+
+    ``peer_fin``: whether the peer's FIN has arrived (None: read it from the
+    socket's state, which cannot tell once the socket is fully closed).
     """
     raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
     if len(raw) < _OFF_SEGS_IN + 4:
         raise OSError(f"TCP_INFO is {len(raw)} bytes; this kernel is too old for byte counters")
     acked, received = struct.unpack_from("=QQ", raw, _OFF_BYTES_ACKED)
+    # The peer's FIN takes one sequence number, which tcpi_bytes_received
+    # counts; it is not a byte of data. The state shows it while our side is
+    # open; once both FINs are through the socket is CLOSE (its TIME_WAIT
+    # lives on in a separate mini-socket), so the caller, who saw the EOF,
+    # says so with ``peer_fin``.
+    if peer_fin is None:
+        peer_fin = raw[_OFF_STATE] in _PEER_FIN_STATES
+    if peer_fin and received:
+        received -= 1
     segs_out, segs_in = struct.unpack_from("=II", raw, _OFF_SEGS_OUT)
     if len(raw) >= _OFF_BYTES_RETRANS + 8:
         sent, retrans = struct.unpack_from("=QQ", raw, _OFF_BYTES_SENT)

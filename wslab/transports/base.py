@@ -99,12 +99,12 @@ class ConnTracker:
             self._key = key
         return self.rows[-1]
 
-    def observe(self, key: Any, sock) -> None:
+    def observe(self, key: Any, sock, peer_fin: bool | None = None) -> None:
         row = self._row(key)
         if sock is None:
             return
         try:
-            row.counters = tcp_info(sock)
+            row.counters = tcp_info(sock, peer_fin=peer_fin)
         except OSError:  # already closed: keep the last reading
             pass
 

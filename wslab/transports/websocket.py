@@ -105,6 +105,7 @@ class WebSocketTransport(Transport):
         compression = "deflate" if ctx.options.get("compression") else None
         fanout = ctx.options.get("fanout", "broadcast")
         host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        raw = await ctx.connect_socket(host, int(port))
         ws = await connect(
             f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",
             compression=compression,
@@ -112,9 +113,8 @@ class WebSocketTransport(Transport):
             ping_interval=None,
             open_timeout=60,
             close_timeout=2,
-            sock=await ctx.connect_socket(host, int(port)),
+            sock=raw,
         )
-        sock = ws.transport.get_extra_info("socket")
         ctx.conn.request(ws)  # the opening handshake is one HTTP request
         try:
             ctx.ready()
@@ -126,8 +126,18 @@ class WebSocketTransport(Transport):
         except ConnectionClosed:
             pass
         finally:
-            # Read the counters before the close handshake (RFC 6455 §5.5.1),
-            # which adds a close frame each way (8 bytes up, 4 down, code only).
-            ctx.conn.observe(ws, sock)
-            ctx.conn.close()
-            await ws.close()
+            # A duplicate descriptor keeps the socket alive after websockets
+            # closes its own, so the kernel counters are read once the close
+            # handshake (RFC 6455 §5.5.1: a close frame each way, 8 B up and
+            # 4 B down with a code only) is on the wire; our FIN goes out when
+            # the duplicate is closed, right after. (Hence two descriptors per
+            # client while closing: wslab.runner.config budgets for it.)
+            counted = raw.dup() if raw.fileno() >= 0 else None
+            try:
+                await ws.close()
+            finally:
+                # the server closes TCP first (RFC 6455 §7.1.1): EOF seen or not
+                ctx.conn.observe(ws, counted, peer_fin=ws.protocol.reader.eof)
+                ctx.conn.close()
+                if counted is not None:
+                    counted.close()
