@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_dir", "figures_dir", "project_root", "quick", "runs_dir"]
+__all__ = ["data_dir", "figures_dir", "project_root", "quick", "runs_dir", "set_quick"]
 
 
 def quick() -> bool:
@@ -22,6 +22,21 @@ def quick() -> bool:
     (not committed), so tests never overwrite the reference results.
     """
     return os.environ.get("WSLAB_QUICK", "0") not in ("", "0", "false", "no")
+
+
+def set_quick(flag: bool | str | None) -> bool:
+    """Make ``flag`` the mode of this process and of the children it starts.
+
+    A notebook's ``parameters`` cell holds ``QUICK`` (read from
+    ``WSLAB_QUICK``, or injected by papermill: ``-p QUICK True``); the cell
+    after it calls ``set_quick(QUICK)`` so that every run and figure goes to
+    the folders of that mode, whatever the environment said. ``None`` keeps
+    the environment's mode. Returns the mode now in force.
+    """
+    if flag is not None:
+        on = flag if isinstance(flag, bool) else str(flag).lower() not in ("", "0", "false", "no")
+        os.environ["WSLAB_QUICK"] = "1" if on else "0"
+    return quick()
 
 
 def project_root() -> Path:
