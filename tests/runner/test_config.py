@@ -34,6 +34,8 @@ def cfg(**kw):
         ({"options": {"fanout": "smoke signals"}}, "fanout must be broadcast or queue"),
         ({"transport": "short-poll", "options": {"headers": "netscape"}}, "aiohttp, browser"),
         ({"warmup": 10, "duration": 5}, "warmup must be"),
+        ({"transport": "long-poll", "options": {"timeout": 1000}}, "timeout must be > 0 and <= 300"),
+        ({"options": ["compression"]}, "options must be a table"),
     ],
 )
 def test_bad_input_names_what_is_allowed(kw, message):
@@ -73,3 +75,31 @@ def test_loopback_only():
 def test_limits_are_bounded():
     assert max_clients() > 0
     assert all(v > 0 for v in LIMITS.values())
+
+
+def test_each_transport_validates_its_own_options():
+    """RunConfig hands the options to the transport's validate_options hook."""
+    from wslab import transports
+    from wslab.transports import Transport, register
+
+    @register
+    class Strict(Transport):
+        name = "strict-test"
+        delivery = "push"
+        client_options = {"level": 1}
+
+        @classmethod
+        def validate_options(cls, options):
+            merged = super().validate_options(options)
+            if merged["level"] not in (1, 2):
+                raise ConfigError(f"level must be 1 or 2, not {merged['level']!r}")
+            return {**merged, "level": int(merged["level"])}
+
+    try:
+        assert cfg(transport="strict-test", options={"level": 2.0}).options == {"level": 2}
+        with pytest.raises(ConfigError, match="level must be 1 or 2, not 3"):
+            cfg(transport="strict-test", options={"level": 3})
+        with pytest.raises(ConfigError, match="allowed: level"):
+            cfg(transport="strict-test", options={"volume": 3})
+    finally:
+        transports._REGISTRY.pop("strict-test")

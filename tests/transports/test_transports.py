@@ -10,6 +10,7 @@ import pytest
 
 import wslab
 from wslab import transports
+from wslab.core.errors import ConfigError
 from wslab.transports import Transport, register
 
 ALL = ["tcp", "websocket", "sse", "long-poll", "short-poll"]
@@ -84,14 +85,44 @@ def test_registry_names_and_plugins():
     @register
     class Dummy(Transport):
         name = "dummy-test"
+        delivery = "pull"
 
     try:
         assert "dummy-test" in transports.names()
         assert isinstance(transports.get("dummy-test"), Dummy)
+        assert "dummy-test" in transports.names("pull")
+        assert transports.delivery("dummy-test") == "pull"
     finally:
         transports._REGISTRY.pop("dummy-test")
-    with pytest.raises(ValueError, match="allowed: tcp, websocket"):
+    with pytest.raises(ConfigError, match="allowed: tcp, websocket"):
         transports.get("carrier-pigeon")
+    with pytest.raises(ConfigError, match="allowed: tcp, websocket"):
+        transports.delivery("carrier-pigeon")
+
+
+def test_push_and_pull_are_defined_once_by_the_transports():
+    # push: the server sends on a connection the client opened once; pull: a
+    # request per response (long polling included: it only emulates push)
+    assert transports.names("push") == ["tcp", "websocket", "sse"]
+    assert transports.names("pull") == ["long-poll", "short-poll"]
+    assert sorted(transports.names("push") + transports.names("pull")) == sorted(
+        transports.names())
+    with pytest.raises(ConfigError, match="delivery must be one of push, pull"):
+        transports.names("poll")
+
+
+def test_register_refuses_a_transport_without_name_or_delivery():
+    class Nameless(Transport):
+        delivery = "push"
+
+    class Undecided(Transport):
+        name = "undecided-test"
+
+    with pytest.raises(ConfigError, match="has no name"):
+        register(Nameless)
+    with pytest.raises(ConfigError, match="Undecided.delivery must be one of push, pull"):
+        register(Undecided)
+    assert "undecided-test" not in transports.names()
 
 
 def test_websocket_per_client_queues_deliver_exactly_once(lab, tmp_path):

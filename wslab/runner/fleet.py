@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from .. import transports
 from ..core.child import Channel, raise_nofile_limit, run_child
+from ..core.errors import RunError
 from ..core.meter import ProcessMeter
 from ..transports.base import ClientContext
 
@@ -88,7 +89,7 @@ class Fleet:
         if not all_ready.done():
             await self.stop()
             connected = sum(c.is_ready.is_set() for c in self.ctxs)
-            raise RuntimeError(f"client could not connect after {connected} of "
+            raise RunError(f"client could not connect after {connected} of "
                                f"{len(self.ctxs)} did: {failure.result()!r}")
         failure.cancel()
         self.ramp_s = time.monotonic() - t0

@@ -1,17 +1,20 @@
 """Running experiments: `Lab` holds a server process, `run` measures one run.
 
 Theory of operation. A run has five phases, each ended by a reply from a
-child process rather than by a sleep:
+child process rather than by a sleep; `Lab.run` calls one method per phase
+and hands them one `_RunState`:
 
-1. *validate* the parameters (`RunConfig`), before anything exists;
-2. *connect*: reset the server's stream, start the client fleet process(es)
-   and wait until every client is connected;
-3. *publish*: open the CPU/memory windows and let the server emit its
-   open-loop schedule;
-4. *drain*: tell the fleets the last seq; each client stops once it has it
-   (or a timeout passes) and the fleets write their tables;
-5. *commit*: merge the tables, compute the summary, rename the run directory
-   into place.
+1. *validate* the parameters (`RunConfig.validate`), before anything exists;
+   then `Lab._begin` writes the manifest of a run in progress;
+2. *connect* (`Lab._connect`): reset the server's stream, start the proxy if
+   the run has network impairments, start the client fleet process(es) and
+   wait until every client is connected;
+3. *publish* (`Lab._publish`): open the CPU/memory windows and let the
+   server emit its open-loop schedule;
+4. *drain* (`Lab._drain`): tell the fleets the last seq; each client stops
+   once it has it (or a timeout passes) and the fleets write their tables;
+5. *commit* (`Lab._commit`): merge the tables, compute the summary, rename
+   the run directory into place.
 
 Any failure or Ctrl-C kills the children and removes the partial run.
 """
@@ -23,19 +26,25 @@ import math
 import secrets
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from ..core.addresses import check_loopback
 from ..core.errors import ConfigError, RunError
 from ..core.machine import machine_info, versions
 from ..core.paths import runs_dir
 from ..core.proc import ChildProcess, timeout_factor
-from .config import RunConfig, check_loopback
+from .config import RunConfig
 from .store import Run, RunWriter, load
 from .summary import summarize
+
+if TYPE_CHECKING:  # pragma: no cover - typing only (scaleout imports distributed)
+    from .scaleout import DaskFleets
 
 __all__ = ["Lab", "new_run_id", "run"]
 
@@ -107,132 +116,185 @@ class Lab:
         progress = params.pop("progress", None)
         params.setdefault("workers", self.workers)
         cfg = params.pop("config", None) or RunConfig(transport=transport, **params)
-        cfg.validate()
+        cfg.validate()  # phase 1: validate, before anything exists
         if cfg.workers != self.workers:
             raise ConfigError(f"workers must be {self.workers} (this Lab's server workers), "
                               f"not {cfg.workers}")
         if self.server is None:
             raise RunError("the Lab is not started; use `with Lab() as lab:`")
         out = Path(cfg.out) if cfg.out else runs_dir() / new_run_id(cfg.transport)
-        writer = RunWriter(out)
-        children: list[ChildProcess] = []  # fleets and the proxy, if any
+        state = _RunState(cfg, RunWriter(out))
         try:
-            return self._run(cfg, writer, children, progress)
+            self._begin(state)
+            self._connect(state)
+            self._publish(state, progress)
+            self._drain(state)
+            return self._commit(state)
         except BaseException:
-            for child in children:
+            for child in state.children:
                 child.kill()
-            writer.abort()
+            state.writer.abort()
             raise
         finally:
-            for child in children:
+            for child in state.children:
                 child.stop()
 
-    # -- the five phases ----------------------------------------------------
-    def _run(self, cfg: RunConfig, writer: RunWriter, children: list[ChildProcess],
-             progress: bool | None) -> Run:
-        started = _utc_now()
-        manifest = {
-            "run_id": writer.final.name,
+    # -- the phases (theory of operation above) --------------------------------
+    def _begin(self, state: _RunState) -> None:
+        """Write the manifest of a run in progress (status ``running``)."""
+        state.manifest = {
+            "run_id": state.writer.final.name,
             "status": "running",
-            "parameters": cfg.as_dict(),
-            "started_at": started,
+            "parameters": state.cfg.as_dict(),
+            "started_at": _utc_now(),
             "versions": versions(),
             "machine": machine_info(),
             "command": sys.argv,
         }
-        writer.write_manifest(manifest)
-        servers = self.servers
-        rss_before = sum(r["rss_before_clients"] for r in _all(servers, "reset"))
-        url = self.urls[cfg.transport]
+        state.writer.write_manifest(state.manifest)
+
+    def _connect(self, state: _RunState) -> None:
+        """Phase 2: reset the servers' stream, start the proxy (if the run has
+        toxics) and the fleets, and wait until every client is connected."""
+        cfg = state.cfg
+        state.rss_before = sum(r["rss_before_clients"] for r in _all(self.servers, "reset"))
+        state.url = self.urls[cfg.transport]
         toxics = cfg.toxics()
         if toxics:  # clients reach the server through the impairment proxy
             proxy = ChildProcess("wslab proxy", "wslab.net.netem", {
-                "upstreams": {cfg.transport: url}, "toxics": toxics, "seed": cfg.seed})
-            children.append(proxy)
-            url = proxy.start()["endpoints"][cfg.transport]
-            manifest["netem"] = {"toxics": toxics, "proxied_url": url}
-        sizes = _split(cfg.clients, cfg.fleets)
+                "upstreams": {cfg.transport: state.url}, "toxics": toxics, "seed": cfg.seed})
+            state.children.append(proxy)
+            state.url = proxy.start()["endpoints"][cfg.transport]
+            state.manifest["netem"] = {"toxics": toxics, "proxied_url": state.url}
         configs, first = [], 0
-        for size in sizes:
-            configs.append({"transport": cfg.transport, "url": url, "clients": size,
+        for size in _split(cfg.clients, cfg.fleets or 1):
+            configs.append({"transport": cfg.transport, "url": state.url, "clients": size,
                             "first_client": first, "options": cfg.options, "seed": cfg.seed})
             first += size
         ready_s = 60 + cfg.clients / 100
         if cfg.dask:  # fleets as tasks on a Dask cluster (wslab.runner.scaleout)
             from .scaleout import DaskFleets
 
-            fleets = DaskFleets(cfg.dask)
-            children.append(fleets)
-            ramp = fleets.start(configs, timeout=ready_s * timeout_factor())
+            state.dask = DaskFleets(cfg.dask)
+            state.children.append(state.dask)
+            state.ramp = state.dask.start(configs, timeout=ready_s * timeout_factor())
         else:
-            fleets = [ChildProcess(f"wslab fleet {k}", "wslab.runner.fleet", c)
-                      for k, c in enumerate(configs)]
-            children.extend(fleets)
-            for fleet in fleets:  # all start together; readiness is collected after
+            state.fleets = [ChildProcess(f"wslab fleet {k}", "wslab.runner.fleet", c)
+                            for k, c in enumerate(configs)]
+            state.children.extend(state.fleets)
+            for fleet in state.fleets:  # all start together; readiness is collected after
                 fleet.start_async()
-            ramp = [fleet.wait_ready(timeout=ready_s) for fleet in fleets]
-            _all(fleets, "start")
+            state.ramp = [fleet.wait_ready(timeout=ready_s) for fleet in state.fleets]
+            _all(state.fleets, "start")
+        state.parts = [(state.writer.part(f"messages-{k}.parquet"),
+                        state.writer.part(f"connections-{k}.parquet"))
+                       for k in range(len(configs))]
 
+    def _publish(self, state: _RunState, progress: bool | None) -> None:
+        """Phase 3: the servers open their CPU/memory windows and emit the
+        open-loop schedule; returns when the last event has left."""
+        cfg = state.cfg
         bar = _progress(cfg.duration, progress)
         # Several workers publish the same seeded schedule from one instant.
-        start_at = time.monotonic_ns() + 200_000_000 if len(servers) > 1 else None
+        start_at = time.monotonic_ns() + 200_000_000 if len(self.servers) > 1 else None
         try:
-            pubs = _all(servers, "publish", timeout=cfg.duration * 1.5 + 30, on_tick=bar.tick,
-                        schedule=cfg.schedule, rate=cfg.rate, duration=cfg.duration,
-                        payload=cfg.payload, seed=cfg.seed, burst=cfg.burst,
-                        start_at_ns=start_at)
+            state.pubs = _all(self.servers, "publish", timeout=cfg.duration * 1.5 + 30,
+                              on_tick=bar.tick, schedule=cfg.schedule, rate=cfg.rate,
+                              duration=cfg.duration, payload=cfg.payload, seed=cfg.seed,
+                              burst=cfg.burst, start_at_ns=start_at)
         finally:
             bar.close()
-        pub = {"published": pubs[0]["published"],
-               "start_ns": min(p["start_ns"] for p in pubs),
-               "end_ns": max(p["end_ns"] for p in pubs)}
 
+    def _drain(self, state: _RunState) -> None:
+        """Phase 4: tell the fleets the last seq; each writes its tables once its
+        clients have it (or a timeout passes). Then the servers' statistics."""
+        cfg, published = state.cfg, state.published
         drain_s = max(10.0, 3 * cfg.options.get("interval", 0)) * timeout_factor()
-        parts = [(writer.part(f"messages-{k}.parquet"), writer.part(f"connections-{k}.parquet"))
-                 for k in range(len(sizes))]
-        if cfg.dask:
-            results = fleets.drain(pub["published"], drain_s)
-            for (m_path, c_path), r in zip(parts, results, strict=True):
+        if state.dask is not None:
+            results = state.dask.drain(published, drain_s)
+            for (m_path, c_path), r in zip(state.parts, results, strict=True):
                 pq.write_table(r["messages"], m_path)
                 pq.write_table(r["connections"], c_path)
-            fleet_stats = [r["stats"] for r in results]
+            state.fleet_stats = [r["stats"] for r in results]
         else:
-            for fleet, (m_path, c_path) in zip(fleets, parts, strict=True):
-                fleet.send("drain", last_seq=pub["published"], timeout=drain_s,
+            for fleet, (m_path, c_path) in zip(state.fleets, state.parts, strict=True):
+                fleet.send("drain", last_seq=published, timeout=drain_s,
                            messages=str(m_path), connections=str(c_path))
-            fleet_stats = [f.receive(timeout=drain_s + 60 + cfg.clients / 50) for f in fleets]
-        stats = _all(servers, "stats")
+            state.fleet_stats = [f.receive(timeout=drain_s + 60 + cfg.clients / 50)
+                                 for f in state.fleets]
+        stats = _all(self.servers, "stats")
         # Peaks of several workers are summed: an upper bound on their joint peak.
-        server_stats = {k: sum(st[k] for st in stats)
-                        for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
-        server_stats["rss_before_clients"] = rss_before
-        for child in children:
+        state.server_stats = {k: sum(st[k] for st in stats)
+                              for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
+        state.server_stats["rss_before_clients"] = state.rss_before
+        for child in state.children:
             child.stop()
 
-        messages = pd.concat([pd.read_parquet(m) for m, _ in parts], ignore_index=True)
-        connections = pd.concat([pd.read_parquet(c) for _, c in parts], ignore_index=True)
+    def _commit(self, state: _RunState) -> Run:
+        """Phase 5: merge the fleets' tables, compute the summary and rename the
+        run directory into place; returns the run as `load` reads it."""
+        cfg, pubs = state.cfg, state.pubs
+        start_ns = min(p["start_ns"] for p in pubs)
+        end_ns = max(p["end_ns"] for p in pubs)
+        messages = pd.concat([pd.read_parquet(m) for m, _ in state.parts], ignore_index=True)
+        connections = pd.concat([pd.read_parquet(c) for _, c in state.parts],
+                                ignore_index=True)
         summary = summarize(
-            messages, connections, published=pub["published"], clients=cfg.clients,
-            publish_start_ns=pub["start_ns"], publish_end_ns=pub["end_ns"],
-            warmup_s=cfg.warmup, server=server_stats, fleets=fleet_stats,
+            messages, connections, published=state.published, clients=cfg.clients,
+            publish_start_ns=start_ns, publish_end_ns=end_ns,
+            warmup_s=float(cfg.warmup or 0.0), server=state.server_stats,
+            fleets=state.fleet_stats,
         )
-        summary["ramp_s"] = max(r["ramp_s"] for r in ramp)
-        summary["server_workers"] = len(servers)
+        summary["ramp_s"] = max(r["ramp_s"] for r in state.ramp)
+        summary["server_workers"] = len(self.servers)
         summary["live_connections_at_start"] = sum(
             p["live_connections"].get(cfg.transport, 0) for p in pubs)
-        manifest.update(
+        state.manifest.update(
             ended_at=_utc_now(),
-            publish={"start_ns": pub["start_ns"], "end_ns": pub["end_ns"]},
-            endpoint=url,
-            processes={"servers": [w.pid for w in servers],
-                       "fleets": "dask" if cfg.dask else [f.pid for f in fleets]},
+            publish={"start_ns": start_ns, "end_ns": end_ns},
+            endpoint=state.url,
+            processes={"servers": [w.pid for w in self.servers],
+                       "fleets": "dask" if state.dask is not None
+                       else [f.pid for f in state.fleets]},
         )
-        path = writer.commit(manifest, summary, messages, connections)
+        path = state.writer.commit(state.manifest, summary, messages, connections)
         return load(path)
 
 
+class _Child(Protocol):
+    """What the Lab stops or kills when a run ends: a child process or Dask fleets."""
+
+    def stop(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+@dataclass
+class _RunState:
+    """One run in progress, handed from phase to phase."""
+
+    cfg: RunConfig
+    writer: RunWriter
+    children: list[_Child] = field(default_factory=list)  # fleets, proxy: stopped at the end
+    manifest: dict[str, Any] = field(default_factory=dict)
+    url: str = ""  # where the clients connect (the proxy's, with toxics)
+    rss_before: int = 0  # server RSS before any client connected
+    fleets: list[ChildProcess] = field(default_factory=list)  # local fleet processes
+    dask: DaskFleets | None = None  # or fleets as Dask tasks
+    ramp: list[dict[str, Any]] = field(default_factory=list)  # each fleet's readiness
+    parts: list[tuple[Path, Path]] = field(default_factory=list)  # each fleet's tables
+    pubs: list[dict[str, Any]] = field(default_factory=list)  # each worker's publish reply
+    fleet_stats: list[dict[str, Any]] = field(default_factory=list)
+    server_stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def published(self) -> int:
+        """Events published (every worker publishes the same schedule)."""
+        return int(self.pubs[0]["published"])
+
+
 def _all(children: list[ChildProcess], cmd: str, timeout: float = 30.0,
-         on_tick=None, **args: Any) -> list[dict[str, Any]]:
+         on_tick: Callable[[], None] | None = None, **args: Any) -> list[dict[str, Any]]:
     """Send one command to several children at once, then collect every reply."""
     for child in children:
         child.send(cmd, **args)

@@ -7,9 +7,11 @@ importing it below, nothing else.
 
 from __future__ import annotations
 
-from .base import Bind, ClientContext, ConnTracker, Endpoint, Transport
+from ..core.errors import ConfigError
+from .base import DELIVERIES, Bind, ClientContext, ConnTracker, Delivery, Endpoint, Transport
 
-__all__ = ["Bind", "ClientContext", "ConnTracker", "Endpoint", "Transport", "get", "names", "register"]
+__all__ = ["DELIVERIES", "Bind", "ClientContext", "ConnTracker", "Delivery", "Endpoint",
+           "Transport", "delivery", "get", "names", "register"]
 
 _REGISTRY: dict[str, type[Transport]] = {}
 
@@ -17,24 +19,37 @@ _REGISTRY: dict[str, type[Transport]] = {}
 def register(cls: type[Transport]) -> type[Transport]:
     """Class decorator: make a transport available under ``cls.name``."""
     if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
+        raise ConfigError(f"{cls.__name__} has no name")
+    if getattr(cls, "delivery", None) not in DELIVERIES:
+        raise ConfigError(f"{cls.__name__}.delivery must be one of {', '.join(DELIVERIES)}, "
+                          f"not {getattr(cls, 'delivery', None)!r}")
     _REGISTRY[cls.name] = cls
     return cls
 
 
-def names() -> list[str]:
-    """Registered transport names, in registration order."""
-    return list(_REGISTRY)
+def names(delivery: Delivery | None = None) -> list[str]:
+    """Registered transport names, in registration order; only the ``"push"``
+    or ``"pull"`` ones if ``delivery`` is given (`wslab.transports.base.Delivery`)."""
+    if delivery is not None and delivery not in DELIVERIES:
+        raise ConfigError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
+    return [n for n, cls in _REGISTRY.items() if delivery is None or cls.delivery == delivery]
+
+
+def _cls(name: str) -> type[Transport]:
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable name
+        raise ConfigError(f"unknown transport {name!r}; allowed: {', '.join(names())}") from None
 
 
 def get(name: str) -> Transport:
-    """A new instance of the transport called ``name``."""
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise ValueError(
-            f"unknown transport {name!r}; allowed: {', '.join(names())}"
-        ) from None
+    """A new instance of the transport called ``name`` (`ConfigError` if unknown)."""
+    return _cls(name)()
+
+
+def delivery(name: str) -> Delivery:
+    """``"push"`` or ``"pull"``: how the transport called ``name`` delivers events."""
+    return _cls(name).delivery
 
 
 # Registration order is the order figures and tables list them in.

@@ -11,10 +11,20 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ..core.profiles import headers_for
+from ..core.errors import ConfigError, RunError
+from ..core.profiles import PROFILES, headers_for
 from .base import Bind, ClientContext, Endpoint
 
-__all__ = ["batch_body", "close_session", "get_events", "new_session", "parse_since", "start_app"]
+__all__ = ["batch_body", "check_headers", "close_session", "get_events", "new_session",
+           "parse_since", "start_app"]
+
+
+def check_headers(transport: str, options: dict[str, Any]) -> None:
+    """The ``headers`` option names a profile of `wslab.core.profiles`, or `ConfigError`."""
+    profile = options.get("headers")
+    if profile is not None and profile not in PROFILES:
+        raise ConfigError(f"headers must be one of {', '.join(PROFILES)} for {transport}, "
+                          f"not {profile!r}")
 
 
 
@@ -97,7 +107,7 @@ async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: st
         now = time.monotonic_ns()
     session.wslab_sockets.in_flight = False
     if resp.status != 200:
-        raise RuntimeError(f"GET {url} answered {resp.status}: {body[:200]!r}")
+        raise RunError(f"GET {url} answered {resp.status}: {body[:200]!r}")
     sock = session.wslab_sockets.current
     ctx.conn.request(sock, empty=body == b"[]")
     ctx.conn.observe(sock, sock)

@@ -15,16 +15,31 @@ import asyncio
 import socket
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
+from ..core.errors import ConfigError
 from ..core.hub import Hub
 from ..core.meter import ConnCounters, tcp_info
 
 _IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # linux/in.h
 
-__all__ = ["Bind", "ClientContext", "ConnTracker", "Endpoint", "Transport"]
+__all__ = ["DELIVERIES", "Bind", "ClientContext", "ConnTracker", "Delivery", "Endpoint",
+           "Transport", "positive_option"]
+
+#: How a transport delivers events; the one definition of "push" in wslab.
+#:
+#: ``"push"``: the client opens one connection (and makes at most one request
+#: on it: the WebSocket Upgrade, the SSE ``GET``; raw TCP makes none), then the
+#: server sends each event as soon as it is published, on its own initiative.
+#: ``"pull"``: the client asks for events, one request per response, and the
+#: server can only answer a request: short polling (answered at once) and long
+#: polling (held until an event exists). RFC 6202 calls long polling a way to
+#: *emulate* push; its events still wait for a request whenever none is held
+#: (up to three transits, RFC 6202 §2.2), so here it is pull.
+Delivery = Literal["push", "pull"]
+DELIVERIES: tuple[Delivery, ...] = ("push", "pull")
 
 
 @dataclass(frozen=True)
@@ -43,20 +58,58 @@ class Bind:
 
 @dataclass
 class Endpoint:
-    """A running server side: where clients connect, and how to close it."""
+    """A running server side: where clients connect, and how to close it.
+
+    ``close`` is a coroutine function that stops the listener; ``connections``,
+    if given, returns the number of live client connections (held requests for
+    long polling), which the server reports when publishing starts.
+    """
 
     url: str
-    close: Any  # async callable
-    connections: Any = None  # callable returning the number of live connections
+    close: Callable[[], Awaitable[None]]
+    connections: Callable[[], int] | None = None
+
+
+def positive_option(transport: str, name: str, value: Any, upper: float) -> float:
+    """``value`` as a float in ``(0, upper]``, or `ConfigError` naming what is allowed."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not (0 < v <= upper):  # also refuses NaN
+        raise ConfigError(f"{name} must be > 0 and <= {upper:g} for {transport}, not {value!r}")
+    return v
 
 
 class Transport:
-    """Base class of transports; subclasses set ``name`` and implement two methods."""
+    """Base class of transports; subclasses set ``name`` and ``delivery`` and
+    implement `start_server` and `run_client`."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    #: options a client understands, with defaults (validated by wslab.runner.config)
+    #: "push" or "pull" (see `Delivery`), set by every transport: `register`
+    #: refuses a class without it. Figures and transit estimates go by it.
+    delivery: ClassVar[Delivery]
+    #: options a client understands, with defaults (checked by `validate_options`)
     client_options: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` checked and merged over `client_options`' defaults.
+
+        Raises `ConfigError` naming what is allowed; called by
+        `wslab.runner.config.RunConfig.validate` before any process starts.
+        This base version refuses unknown names; a transport with options
+        overrides it, calls it first and then checks each value.
+        """
+        known = cls.client_options
+        unknown = set(options) - set(known)
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}; "
+                f"allowed: {', '.join(known) or 'none'}"
+            )
+        return {**known, **options}
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict[str, Any]) -> Endpoint:
         """Expose ``hub`` on ``bind`` (host, port, SO_REUSEPORT) and return the endpoint."""

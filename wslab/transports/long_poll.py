@@ -8,12 +8,25 @@ proxies that cut idle requests; the server caps it at 300 s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
 from ..core.hub import Hub
 from . import register
-from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
-from .base import Bind, ClientContext, Endpoint, Transport
+from ._http import (
+    batch_body,
+    check_headers,
+    close_session,
+    get_events,
+    new_session,
+    parse_since,
+    start_app,
+)
+from .base import Bind, ClientContext, Endpoint, Transport, positive_option
+
+__all__ = ["MAX_HOLD_S", "LongPollTransport"]
 
 MAX_HOLD_S = 300.0
 
@@ -22,7 +35,18 @@ MAX_HOLD_S = 300.0
 class LongPollTransport(Transport):
     name = "long-poll"
     description = "HTTP long polling (request held until an event or a timeout)"
+    # pull: each response answers a request; an event that finds none held waits
+    # for the next one (RFC 6202 §2.2), so long polling only emulates push
+    delivery = "pull"
     client_options = {"timeout": 30.0, "headers": "aiohttp"}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        # the server caps a hold at MAX_HOLD_S: refuse more than it would honour
+        merged["timeout"] = positive_option(cls.name, "timeout", merged["timeout"], MAX_HOLD_S)
+        check_headers(cls.name, merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         held = 0

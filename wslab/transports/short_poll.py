@@ -2,29 +2,54 @@
 
 The client polls on a fixed schedule every ``interval`` seconds, starting at a
 seeded random phase so that N clients do not poll in lockstep. An event thus
-waits for the next poll (uniform on [0, T), mean T/2) plus one request round
-trip. Every poll pays full HTTP request and response headers, even when the
-answer is the empty array ``[]``.
+waits for the next poll to reach the server (uniform on [0, T), mean T/2) plus
+one transit, the response's: an event published while a poll travels to the
+server is caught by that poll (`wslab.models.short_poll_latency_mean`). Every
+poll pays full HTTP request and response headers, even when the answer is the
+empty array ``[]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
 from ..core.hub import Hub
 from . import register
-from ._http import batch_body, close_session, get_events, new_session, parse_since, start_app
-from .base import Bind, ClientContext, Endpoint, Transport
+from ._http import (
+    batch_body,
+    check_headers,
+    close_session,
+    get_events,
+    new_session,
+    parse_since,
+    start_app,
+)
+from .base import Bind, ClientContext, Endpoint, Transport, positive_option
+
+__all__ = ["MAX_INTERVAL_S", "ShortPollTransport"]
+
+MAX_INTERVAL_S = 3_600.0  # a run lasts at most an hour: a longer interval never polls
 
 
 @register
 class ShortPollTransport(Transport):
     name = "short-poll"
     description = "HTTP short polling every `interval` seconds"
+    delivery = "pull"
     client_options = {"interval": 1.0, "headers": "aiohttp"}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        merged["interval"] = positive_option(cls.name, "interval", merged["interval"],
+                                             MAX_INTERVAL_S)
+        check_headers(cls.name, merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         async def poll(request: web.Request) -> web.Response:

@@ -10,6 +10,8 @@ server's keep-alive comment (``: ping``) interval is the ``ping`` option
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -17,15 +19,27 @@ from aiohttp_sse import sse_response
 
 from ..core.hub import Hub
 from . import register
-from ._http import new_session, parse_since, start_app
-from .base import Bind, ClientContext, Endpoint, Transport
+from ._http import check_headers, new_session, parse_since, start_app
+from .base import Bind, ClientContext, Endpoint, Transport, positive_option
+
+__all__ = ["MAX_PING_S", "SseTransport"]
+
+MAX_PING_S = 3_600.0  # keep-alive comment interval; a run lasts at most an hour
 
 
 @register
 class SseTransport(Transport):
     name = "sse"
     description = "Server-Sent Events (HTTP streaming)"
+    delivery = "push"
     client_options = {"ping": 15.0, "headers": "aiohttp"}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        merged["ping"] = positive_option(cls.name, "ping", merged["ping"], MAX_PING_S)
+        check_headers(cls.name, merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         streams = 0

@@ -16,6 +16,8 @@ from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 
+__all__ = ["TcpTransport"]
+
 _LEN = struct.Struct(">I")
 _SINCE = struct.Struct(">Q")
 
@@ -28,6 +30,7 @@ def _frame(body: bytes) -> bytes:
 class TcpTransport(Transport):
     name = "tcp"
     description = "raw length-prefixed TCP push (the floor)"
+    delivery = "push"
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         writers: set[asyncio.StreamWriter] = set()

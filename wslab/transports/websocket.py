@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
+from ..core.errors import ConfigError
 from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 
+__all__ = ["FANOUTS", "MAX_MESSAGE", "WebSocketTransport"]
+
+#: how the server feeds a connection: one `websockets.broadcast`, or a queue per client
 FANOUTS = ("broadcast", "queue")
 MAX_MESSAGE = 2**21  # larger messages are refused with close code 1009 (RFC 6455 §7.4.1)
 
@@ -48,7 +54,17 @@ async def _serve_queue(ws, hub: Hub, since: int, queues: set) -> None:
 class WebSocketTransport(Transport):
     name = "websocket"
     description = "WebSocket push (websockets library at both ends)"
+    delivery = "push"
     client_options = {"compression": False, "fanout": "broadcast"}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        if not isinstance(merged["compression"], bool):
+            raise ConfigError(f"compression must be true or false, not {merged['compression']!r}")
+        if merged["fanout"] not in FANOUTS:
+            raise ConfigError(f"fanout must be {' or '.join(FANOUTS)}, not {merged['fanout']!r}")
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         conns: set = set()
