@@ -57,7 +57,7 @@ def transport_colors(names: Sequence[str] | None = None) -> dict[str, Any]:
     """
     import seaborn as sns
 
-    from . import transport_names
+    from .transports import names as transport_names
 
     known = list(transport_names())
     extra = [n for n in (names or []) if n not in known]
