@@ -1,7 +1,7 @@
-"""What the impairment proxy (`wslab.net.netem`) adds to a round trip when no toxic is set.
+"""What the impairment proxy (`wslab.net.proxy`) adds to a round trip when no toxic is set.
 
 Setup, as runs use it: an echo server in its own process; the proxy in its
-own process (``python -m wslab.net.netem`` through `wslab.core.proc.ChildProcess`);
+own process (``python -m wslab.net.proxy_process`` through `wslab.core.proc.ChildProcess`);
 this process is the client, with blocking sockets and TCP_NODELAY. Two
 connections, one direct to the echo server and one through the proxy, are
 measured in alternating blocks (so drift on a shared machine hits both),
@@ -95,7 +95,7 @@ def main() -> int:
         if not parent_end.poll(30):
             raise RuntimeError("echo server did not report its port")
         port = parent_end.recv()
-        proxy = ChildProcess("proxy", "wslab.net.netem",
+        proxy = ChildProcess("proxy", "wslab.net.proxy_process",
                              {"upstreams": {"echo": f"tcp://127.0.0.1:{port}"}, "toxics": [],
                               "seed": 0})
         ready = proxy.start()

@@ -19,7 +19,6 @@ A child must not outlive its parent, even one killed with SIGKILL:
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import resource
@@ -29,17 +28,13 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-__all__ = ["Channel", "raise_nofile_limit", "run_child", "settle_malloc"]
+from .proc import set_pdeathsig
 
-_PR_SET_PDEATHSIG = 1
+__all__ = ["Channel", "raise_nofile_limit", "run_child", "settle_malloc"]
 
 
 def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the stdin EOF watch still works
-        pass
+    set_pdeathsig()  # not Linux: the stdin EOF watch still works
     # The parent may have died before prctl ran; then we were re-parented.
     expected = os.environ.get("WSLAB_PARENT_PID")
     if expected and os.getppid() != int(expected):

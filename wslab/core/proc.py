@@ -5,13 +5,21 @@ for the child's ``ready`` line (readiness is reported, never slept for), and
 exchanges one-line JSON commands with it. `stop()` asks politely, then
 terminates, then kills: it is safe to call from ``finally`` blocks and on
 KeyboardInterrupt.
+
+The pieces are shared with supervisors of other programs (tcpdump in
+`wslab.net.capture`): `pdeathsig_preexec` ties a child's life to ours,
+`read_until` reads a pipe with a deadline, `end_process` signals, waits, then
+kills.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
-import select
+import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +29,10 @@ from typing import Any
 
 from .errors import RunError
 
-__all__ = ["ChildProcess", "timeout_factor"]
+__all__ = ["ChildProcess", "end_process", "pdeathsig_preexec", "read_until", "set_pdeathsig",
+           "timeout_factor"]
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def timeout_factor() -> float:
@@ -30,6 +41,93 @@ def timeout_factor() -> float:
         return max(float(os.environ.get("WSLAB_TIMEOUT_FACTOR", "1")), 0.1)
     except ValueError:
         return 1.0
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, typed, or None where there is none (not Linux)."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def set_pdeathsig() -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); False where that is unavailable (not Linux) or refused."""
+    prctl = _prctl()
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+
+
+def pdeathsig_preexec() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for `subprocess.Popen`: the child, whatever program it
+    runs, gets SIGKILL when this process dies (None where prctl does not exist).
+
+    A ``preexec_fn`` runs between fork and exec, where loading libraries or
+    taking locks is unsafe, so libc is looked up here, in the parent. The
+    kernel ties the signal to the *thread* that forked: start the child from a
+    long-lived thread (normally the main thread). If this process died before
+    prctl took effect, no signal would come, so the child then kills itself.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"prctl(PR_SET_PDEATHSIG): {os.strerror(err)}")
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def read_until(fd: int, buf: bytearray, marker: bytes, timeout: float,
+               on_tick: Callable[[], None] | None = None) -> bool:
+    """Read the pipe ``fd`` into ``buf`` until ``marker`` is in it.
+
+    Returns True once it is (at once if it already was), False at end of file
+    (the writer exited). Raises TimeoutError after ``timeout`` seconds.
+    ``on_tick`` runs after each wake-up, about ten times a second. A selector
+    (epoll), not ``select()``: a parent with over 1,024 descriptors open still works.
+    """
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while marker not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {marker!r} within {timeout:g} s")
+            if selector.select(min(left, 0.1)):
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return False
+                buf += chunk
+            if on_tick is not None:
+                on_tick()
+    return True
+
+
+def end_process(proc: subprocess.Popen, grace: float = 2.0,
+                first: int = signal.SIGTERM) -> bool:
+    """Make ``proc`` exit and reap it: send ``first`` (SIGTERM), allow ``grace``
+    seconds, then SIGKILL. Returns False if SIGKILL was needed, True otherwise
+    (also when it had already exited)."""
+    if proc.poll() is not None:
+        return True
+    proc.send_signal(first)  # nothing if it exited meanwhile
+    try:
+        proc.wait(grace)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
 
 
 class ChildProcess:
@@ -41,7 +139,7 @@ class ChildProcess:
         self.config = config
         self.proc: subprocess.Popen | None = None
         self.ready: dict[str, Any] = {}
-        self._buf = b""
+        self._buf = bytearray()
         self._stderr = None
 
     # -- life cycle ---------------------------------------------------------
@@ -108,12 +206,7 @@ class ChildProcess:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(2)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+                end_process(self.proc)
         finally:
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
@@ -152,22 +245,16 @@ class ChildProcess:
             raise self._fail("is not running") from exc
 
     def _read(self, timeout: float, on_tick: Callable[[], None] | None) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise self._fail(f"did not answer within {timeout:.0f} s")
-            ready, _, _ = select.select([fd], [], [], min(left, 0.1))
-            if ready:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    self.proc.wait()
-                    raise self._fail(f"exited with status {self.proc.returncode}")
-                self._buf += chunk
-            if on_tick is not None:
-                on_tick()
-        line, self._buf = self._buf.split(b"\n", 1)
+        try:
+            complete = read_until(self.proc.stdout.fileno(), self._buf, b"\n", timeout, on_tick)
+        except TimeoutError:
+            raise self._fail(f"did not answer within {timeout:.0f} s") from None
+        if not complete:
+            self.proc.wait()
+            raise self._fail(f"exited with status {self.proc.returncode}")
+        end = self._buf.index(b"\n")
+        line = bytes(self._buf[:end])
+        del self._buf[:end + 1]
         reply = json.loads(line)
         if not reply.get("ok", False):
             raise self._fail(f"failed: {reply.get('error', 'unknown error')}")

@@ -6,7 +6,6 @@ directory exists; each error names what is allowed.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import resource
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import transports
+from ..core.addresses import check_loopback
 from ..core.errors import ConfigError
 from ..core.events import SCHEDULES
 
@@ -36,18 +36,6 @@ FD_RESERVE = 200
 def max_clients() -> int:
     """Clients one server process can hold: the open-file hard limit less a reserve."""
     return resource.getrlimit(resource.RLIMIT_NOFILE)[1] - FD_RESERVE
-
-
-def check_loopback(host: str) -> str:
-    """Refuse any address outside 127.0.0.0/8 and ::1: wslab sends no traffic elsewhere."""
-    name = "127.0.0.1" if host == "localhost" else host
-    try:
-        ok = ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ConfigError(f"host must be a loopback address (127.0.0.0/8 or ::1), not {host!r}")
-    return name
 
 
 def _positive(name: str, value: Any, upper: float) -> float:
@@ -80,7 +68,7 @@ class RunConfig:
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
     out: str | None = None
-    # Network impairment through wslab.net.netem's proxy, each direction separately:
+    # Network impairment through wslab.net.proxy, each direction separately:
     delay: float | str | None = None  # one-way delay ("25ms" or seconds)
     jitter: float | str | None = None  # +- jitter on the delay, seeded
     bandwidth: float | str | None = None  # per direction per connection ("1MB/s" or B/s)
@@ -170,24 +158,24 @@ class RunConfig:
             self.interval = self.options["interval"]
 
     def _validate_netem(self) -> None:
-        from ..net import netem
+        from ..net.units import parse_delay, parse_rate
 
         try:
             if self.delay is not None:
-                self.delay = netem.parse_delay(self.delay)
+                self.delay = parse_delay(self.delay)
             if self.jitter is not None:
-                self.jitter = netem.parse_delay(self.jitter)
+                self.jitter = parse_delay(self.jitter)
             if self.bandwidth is not None:
-                self.bandwidth = netem.parse_rate(self.bandwidth)
+                self.bandwidth = parse_rate(self.bandwidth)
             self.toxics()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
     def toxics(self) -> list[str]:
         """The proxy's toxics (Toxiproxy notation); empty: no proxy at all."""
-        from ..net import netem
+        from ..net.toxics import toxics_from_args
 
-        toxics = netem.toxics_from_args(self.delay, self.jitter, self.bandwidth, seed=self.seed)
+        toxics = toxics_from_args(self.delay, self.jitter, self.bandwidth, seed=self.seed)
         return [str(t) for t in toxics]
 
     def as_dict(self) -> dict[str, Any]:

@@ -161,7 +161,7 @@ class Lab:
         state.url = self.urls[cfg.transport]
         toxics = cfg.toxics()
         if toxics:  # clients reach the server through the impairment proxy
-            proxy = ChildProcess("wslab proxy", "wslab.net.netem", {
+            proxy = ChildProcess("wslab proxy", "wslab.net.proxy_process", {
                 "upstreams": {cfg.transport: state.url}, "toxics": toxics, "seed": cfg.seed})
             state.children.append(proxy)
             state.url = proxy.start()["endpoints"][cfg.transport]

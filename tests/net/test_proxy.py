@@ -1,5 +1,5 @@
-"""The impairment proxy: integrity, ordering, delays (lower bounds only), toxics, errors,
-half-close, and the process form. Everything binds port 0 on loopback."""
+"""The impairment proxy in-process: integrity, ordering, delays (lower bounds only),
+toxics, errors, half-close, addresses. Everything binds port 0 on loopback."""
 
 from __future__ import annotations
 
@@ -7,34 +7,15 @@ import asyncio
 import contextlib
 import os
 import socket
-import socketserver
 import struct
-import threading
 import time
 
-import psutil
 import pytest
 
-from wslab.core.errors import RunError
-from wslab.core.proc import ChildProcess
-from wslab.net.netem import (
-    Bandwidth,
-    Blackhole,
-    IdleCut,
-    Latency,
-    LimitData,
-    Proxy,
-    ResetPeer,
-    Schedule,
-    load_toxics,
-    parse_delay,
-    parse_rate,
-    parse_toxics,
-    toxic_from_dict,
-    toxics_from_args,
-)
+from wslab.net.proxy import Proxy
+from wslab.net.toxics import Bandwidth, Blackhole, IdleCut, Latency, LimitData, toxics_from_args
 
-TIMEOUT_FACTOR = float(os.environ.get("WSLAB_TIMEOUT_FACTOR", "1"))
+from ..conftest import TIMEOUT_FACTOR
 
 
 def run(coro, timeout: float = 10.0):
@@ -120,31 +101,6 @@ def test_nodelay_on_both_sockets():
 # ---------------------------------------------------------------------------
 # Latency, jitter, bandwidth
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("distribution", ["uniform", "normal"])
-def test_schedule_never_reorders_under_jitter(distribution):
-    # jitter as large as the delay: unclamped, many chunks would overtake each other
-    schedule = Schedule([Latency(5, jitter=5, distribution=distribution, seed=3)], key="k")
-    arrivals = [i * 1e-4 for i in range(5000)]
-    releases = [schedule.release(t, 100) for t in arrivals]
-    assert all(b >= a for a, b in zip(releases, releases[1:], strict=False))
-    assert all(r >= t for r, t in zip(releases, arrivals, strict=True))
-    assert max(r - t for r, t in zip(releases, arrivals, strict=True)) > 0.005  # jitter is there
-    # seeded: the same key and seed give the same draws, another seed others
-    again = Schedule([Latency(5, jitter=5, distribution=distribution, seed=3)], key="k")
-    other = Schedule([Latency(5, jitter=5, distribution=distribution, seed=4)], key="k")
-    assert [again.release(t, 100) for t in arrivals] == releases
-    assert [other.release(t, 100) for t in arrivals] != releases
-
-
-def test_schedule_bandwidth_is_serialization_delay():
-    schedule = Schedule([Bandwidth(100)])  # 100 KB/s = 100,000 B/s
-    last = 0.0
-    for _ in range(200):  # 200 chunks of 1,000 B, all arriving at t = 0
-        last = schedule.release(0.0, 1000)
-    assert last == pytest.approx(2.0)
-    assert schedule.piece == 1024
 
 
 def test_no_reordering_under_jitter_end_to_end():
@@ -396,75 +352,18 @@ def test_server_close_reaches_the_client():
 
 
 # ---------------------------------------------------------------------------
-# Parsing and bad input
+# Addresses and bad input
 # ---------------------------------------------------------------------------
 
 
-def test_parse_delay_and_rate():
-    assert parse_delay("25ms") == pytest.approx(0.025)
-    assert parse_delay("1.5s") == pytest.approx(1.5)
-    assert parse_delay("250us") == pytest.approx(250e-6)
-    assert parse_delay(0.01) == pytest.approx(0.01)
-    assert parse_delay("0") == 0
-    assert parse_rate("100KB/s") == pytest.approx(100_000)
-    assert parse_rate("8Mbit/s") == pytest.approx(1_000_000)
-    assert parse_rate("1MiB/s") == pytest.approx(2**20)
-
-
-def test_toxics_from_args_builds_one_toxic_per_direction():
-    toxics = toxics_from_args(delay="25ms", jitter="5ms", bandwidth="1MB/s", seed=9)
-    latency = [t for t in toxics if isinstance(t, Latency)]
-    assert sorted(t.stream for t in latency) == ["downstream", "upstream"]
-    assert all(t.latency == pytest.approx(25) and t.jitter == pytest.approx(5) and t.seed == 9
-               for t in latency)
-    assert [t.rate for t in toxics if isinstance(t, Bandwidth)] == [1000, 1000]  # KB/s
-    one_way = toxics_from_args(delay="25ms", direction="upstream")
-    assert [(type(t), t.stream) for t in one_way] == [(Latency, "upstream")]
-    assert toxics_from_args() == []
-
-
-def test_toxic_strings_and_dicts_round_trip():
-    toxics = parse_toxics("latency@both:latency=25ms,jitter=5ms,distribution=normal",
-                          "bandwidth:rate=1MB/s", "drop@upstream:after=1s",
-                          "limit_data:bytes=64KiB", "timeout:timeout=30s", "reset_peer")
-    assert [t.type for t in toxics] == ["latency", "latency", "bandwidth", "blackhole",
-                                        "limit_data", "idle_cut", "reset_peer"]
-    assert toxics[3] == Blackhole(after=1000, stream="upstream")
-    assert toxics[4] == LimitData(65536)
-    assert toxics[6] == ResetPeer()
-    assert parse_toxics(*map(str, toxics)) == toxics
-    assert [toxic_from_dict(t.to_dict()) for t in toxics] == toxics
-    toxiproxy_style = {"name": "lag", "type": "latency", "stream": "upstream", "toxicity": 1.0,
-                       "attributes": {"latency": 50, "jitter": 0}}
-    assert toxic_from_dict(toxiproxy_style) == Latency(50, stream="upstream")
-    assert load_toxics([{"type": "latency", "latency": 5, "stream": "both"}], seed=4) == [
-        Latency(5, stream="upstream", seed=4), Latency(5, stream="downstream", seed=4)]
-
-
 @pytest.mark.parametrize("make, message", [
-    (lambda: parse_toxics("latncy:latency=5"),
-     r"unknown toxic type 'latncy'; allowed: latency, bandwidth, idle_cut, reset_peer, "
-     r"blackhole, limit_data"),
-    (lambda: toxic_from_dict({"type": "latency", "latency": 5, "jiter": 1}),
-     r"unknown attribute 'jiter'; allowed: latency, jitter, distribution, stream"),
-    (lambda: toxic_from_dict({"type": "latency"}), r"missing attribute 'latency'"),
-    (lambda: Latency(-5), r"must not be negative"),
-    (lambda: toxics_from_args(delay="-5ms"), r"must not be negative"),
-    (lambda: parse_delay("25"), r"needs a unit; allowed: us, µs, μs, ms, s"),
-    (lambda: parse_delay("25 parsecs"), r"unknown unit 'parsecs'"),
-    (lambda: Latency(5, stream="sideways"), r"allowed: upstream, downstream"),
-    (lambda: Latency(5, distribution="cauchy"), r"allowed: uniform, normal"),
-    (lambda: Latency(5, toxicity=2), r"between 0 and 1"),
-    (lambda: Bandwidth(0), r"rate must be positive"),
-    (lambda: toxics_from_args(jitter="5ms"), r"jitter needs a delay"),
-    (lambda: toxics_from_args(delay="5ms", direction="left"), r"allowed: upstream, downstream, both"),
     (lambda: Proxy(("127.0.0.1", 1), listen=("0.0.0.0", 0)), r"loopback only"),
     (lambda: Proxy(("127.0.0.1", 1), listen=("192.168.1.10", 0)), r"loopback only"),
     (lambda: Proxy(("127.0.0.1", 1), listen=("example.com", 0)), r"loopback IP address"),
     (lambda: Proxy("127.0.0.1:99999"), r"Port out of range 0-65535"),
     (lambda: Proxy(("127.0.0.1", 70000)), r"port must be an integer in 0..65535"),
 ])
-def test_bad_input_is_refused_with_a_clear_message(make, message):
+def test_bad_proxy_input_is_refused_with_a_clear_message(make, message):
     with pytest.raises(ValueError, match=message):
         make()
 
@@ -500,65 +399,3 @@ def test_ipv6_loopback_listen():
         pytest.skip(f"no IPv6 loopback: {exc}")
     assert data == b"v6"
     assert url.startswith("ws://[::1]:")
-
-
-# ---------------------------------------------------------------------------
-# Process form
-# ---------------------------------------------------------------------------
-
-
-class _EchoHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        while data := self.request.recv(65536):
-            self.request.sendall(data)
-
-
-@pytest.fixture
-def echo_port():
-    socketserver.ThreadingTCPServer.daemon_threads = True
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _EchoHandler) as server:
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        yield server.server_address[1]
-        server.shutdown()
-
-
-def test_process_form_relays_reports_and_stops(echo_port):
-    config = {"upstreams": {"echo": f"127.0.0.1:{echo_port}",
-                            "web": f"ws://127.0.0.1:{echo_port}/ws"},
-              "toxics": [], "seed": 1}
-    proxy = ChildProcess("proxy", "wslab.net.netem", config)
-    try:
-        ready = proxy.start()
-        assert ready["ok"] is True and ready["pid"] == proxy.pid
-        assert ready["endpoints"]["echo"].startswith("tcp://127.0.0.1:")
-        assert ready["endpoints"]["web"].startswith("ws://127.0.0.1:")
-        assert ready["endpoints"]["web"].endswith("/ws")
-        port = int(ready["endpoints"]["echo"].rsplit(":", 1)[1])
-        assert port != echo_port
-        with socket.create_connection(("127.0.0.1", port), timeout=5 * TIMEOUT_FACTOR) as s:
-            s.sendall(b"through the proxy")
-            got = b""
-            while len(got) < 17:
-                got += s.recv(64)
-        assert got == b"through the proxy"
-        stats = proxy.request("stats", connections=True)
-        echo = stats["proxies"]["echo"]
-        assert echo["bytes_upstream"] == 17 and echo["connections_total"] == 1
-        assert echo["connections"][0]["forwarded_upstream"] == 17
-        pid = proxy.pid
-    finally:
-        proxy.stop()
-    assert not proxy.alive()
-    assert not psutil.pid_exists(pid)
-
-
-def test_process_form_reports_bad_config(echo_port):
-    proxy = ChildProcess("proxy", "wslab.net.netem", {
-        "upstreams": {"echo": f"127.0.0.1:{echo_port}"}, "toxics": [{"type": "lag"}]})
-    try:
-        with pytest.raises(RunError, match="unknown toxic type 'lag'"):
-            proxy.start()
-    finally:
-        proxy.stop()
-    assert not proxy.alive()
