@@ -11,6 +11,7 @@ import pytest
 
 import wslab
 from wslab import analysis
+from wslab.core.errors import ConfigError
 from wslab.core.events import encode
 
 RATE, DURATION, CLIENTS, INTERVAL = 50, 1, 2, 0.1
@@ -37,7 +38,7 @@ def test_as_runs_accepts_one_run_a_list_or_a_dict(runs):
     assert analysis.as_runs(runs) == list(runs.values())
     with pytest.raises(TypeError, match="wslab.Run"):
         analysis.as_runs(["not a run"])
-    with pytest.raises(ValueError, match="no runs"):
+    with pytest.raises(ConfigError, match="no runs"):
         analysis.as_runs({})
 
 
@@ -137,25 +138,53 @@ def test_setup_caption_states_machine_versions_and_parameters(runs):
     assert "T =" not in analysis.setup_caption(runs["websocket"])
 
 
-def test_push_runs_give_the_round_trip_estimate(runs):
+def test_push_is_what_the_transport_says(runs):
     ws, sp = runs["websocket"], runs["short-poll"]
     assert analysis.is_push(ws) and not analysis.is_push(sp)
-    assert analysis.loopback_transit_us(runs) == ws.summary["latency_us"]["p50"]
-    with pytest.raises(ValueError, match="no push run"):
-        analysis.loopback_transit_us(sp)
 
 
-def test_short_poll_model_is_half_the_interval_plus_rtt(runs):
+def test_push_runs_give_the_transit_estimate(runs):
+    ws, sp = runs["websocket"], runs["short-poll"]
+    p50 = ws.summary["latency_us"]["p50"]
+    assert analysis.transit_us(runs) == p50  # short-poll left out: it is pull
+    assert analysis.transit_us(analysis.runs_table(runs)) == p50  # a table works too
+    with pytest.raises(ConfigError, match="no push run"):
+        analysis.transit_us(sp)
+    with pytest.raises(ConfigError, match="reference must be a push transport"):
+        analysis.transit_us(runs, reference="short-poll")
+
+
+def test_transit_is_the_median_of_push_medians_per_group():
+    t = pd.DataFrame({
+        "transport": ["websocket", "sse", "tcp", "long-poll", "websocket", "sse", "long-poll"],
+        "delay": [0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.1],
+        "latency_p50_us": [100.0, 300.0, 50.0, 1.0, 100_100.0, 100_300.0, 5.0],
+    })
+    # long-poll is pull: never part of the estimate
+    assert analysis.transit_us(t) == pytest.approx(300.0)  # median of 50, 100, 300, ...
+    by = analysis.transit_us(t, by="delay")
+    assert by.name == "transit_us"
+    assert by.to_dict() == {0.0: pytest.approx(100.0), 0.1: pytest.approx(100_200.0)}
+    # a reference transport alone where it ran; the others stand in elsewhere
+    ref = analysis.transit_us(t, by="delay", reference="tcp")
+    assert ref.to_dict() == {0.0: pytest.approx(50.0), 0.1: pytest.approx(100_200.0)}
+    assert analysis.transit_us(t, reference="sse") == pytest.approx(300.0 / 2 + 100_300.0 / 2)
+    with pytest.raises(ConfigError, match="no push run to estimate the transit from at delay"):
+        analysis.transit_us(pd.concat([t, t.assign(delay=0.5, transport="long-poll")]),
+                            by="delay")
+
+
+def test_short_poll_comparison_is_half_the_interval_plus_one_transit(runs):
     sp = runs["short-poll"]
-    m = analysis.short_poll_model(sp, rtt_us=500.0)
-    assert m["interval_s"] == INTERVAL
+    m = analysis.short_poll_comparison(sp, transit_us=500.0)
+    assert m["interval_s"] == INTERVAL and m["transit_us"] == 500.0
     assert m["model_mean_us"] == pytest.approx(INTERVAL / 2 * 1e6 + 500)
     assert m["model_p99_us"] == pytest.approx(0.99 * INTERVAL * 1e6 + 500)
     assert m["measured_mean_us"] == sp.summary["latency_us"]["mean"]
-    # waiting for the next poll is bounded by the interval (plus a round trip)
+    # waiting for the next poll is bounded by the interval (plus one transit)
     assert m["measured_p50_us"] < INTERVAL * 1e6 + 50_000
-    with pytest.raises(ValueError, match="no polling interval"):
-        analysis.short_poll_model(runs["websocket"])
+    with pytest.raises(ConfigError, match="no polling interval"):
+        analysis.short_poll_comparison(runs["websocket"])
 
 
 def test_key_comparisons_name_every_transport_and_the_model(runs):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from wslab import models as m
+from wslab.core.errors import ConfigError
 
 # ---------------------------------------------------------------------------
 # 1. Short polling
@@ -15,23 +16,23 @@ from wslab import models as m
 
 
 def test_short_poll_latency_mean_hand_value():
-    # T/2 + rtt = 0.2/2 + 0.001 = 0.1 + 0.001 = 0.101
-    assert m.short_poll_latency_mean(0.2, rtt=0.001) == pytest.approx(0.101)
-    # rtt defaults to 0: 1.0/2 = 0.5
+    # T/2 + transit = 0.2/2 + 0.001 = 0.1 + 0.001 = 0.101
+    assert m.short_poll_latency_mean(0.2, transit=0.001) == pytest.approx(0.101)
+    # transit defaults to 0: 1.0/2 = 0.5
     assert m.short_poll_latency_mean(1.0) == pytest.approx(0.5)
 
 
 def test_short_poll_latency_mean_scalar_returns_float_array_returns_array():
     assert isinstance(m.short_poll_latency_mean(0.2), float)
-    out = m.short_poll_latency_mean(np.array([0.2, 1.0]), rtt=0.01)
+    out = m.short_poll_latency_mean(np.array([0.2, 1.0]), transit=0.01)
     # [0.1 + 0.01, 0.5 + 0.01] = [0.11, 0.51]
     assert isinstance(out, np.ndarray)
     np.testing.assert_allclose(out, [0.11, 0.51])
 
 
 def test_short_poll_latency_quantile_hand_values():
-    # q*T + rtt with T=0.2, rtt=0.001: q=0 -> 0.001, q=0.5 -> 0.101, q=1 -> 0.201
-    out = m.short_poll_latency_quantile(np.array([0.0, 0.5, 1.0]), 0.2, rtt=0.001)
+    # q*T + transit with T=0.2, transit=0.001: q=0 -> 0.001, q=0.5 -> 0.101, q=1 -> 0.201
+    out = m.short_poll_latency_quantile(np.array([0.0, 0.5, 1.0]), 0.2, transit=0.001)
     np.testing.assert_allclose(out, [0.001, 0.101, 0.201])
     # median equals the mean for a uniform wait
     assert m.short_poll_latency_quantile(0.5, 0.2, 0.001) == pytest.approx(
@@ -40,28 +41,28 @@ def test_short_poll_latency_quantile_hand_values():
 
 
 def test_short_poll_latency_cdf_hand_values_and_clipping():
-    # F(x) = clip((x - rtt)/T, 0, 1); T=0.2, rtt=0.001
+    # F(x) = clip((x - transit)/T, 0, 1); T=0.2, transit=0.001
     # x=0      -> (0-0.001)/0.2 < 0 -> 0
     # x=0.051  -> 0.05/0.2 = 0.25
     # x=0.101  -> 0.1/0.2 = 0.5
     # x=0.201  -> 0.2/0.2 = 1
     # x=5      -> > 1 -> 1
     x = np.array([0.0, 0.051, 0.101, 0.201, 5.0])
-    np.testing.assert_allclose(m.short_poll_latency_cdf(x, 0.2, rtt=0.001), [0, 0.25, 0.5, 1, 1])
+    np.testing.assert_allclose(m.short_poll_latency_cdf(x, 0.2, transit=0.001), [0, 0.25, 0.5, 1, 1])
 
 
 def test_short_poll_cdf_inverts_quantile():
     q = np.linspace(0, 1, 11)
-    x = m.short_poll_latency_quantile(q, 0.3, rtt=0.02)
-    np.testing.assert_allclose(m.short_poll_latency_cdf(x, 0.3, rtt=0.02), q, atol=1e-12)
+    x = m.short_poll_latency_quantile(q, 0.3, transit=0.02)
+    np.testing.assert_allclose(m.short_poll_latency_cdf(x, 0.3, transit=0.02), q, atol=1e-12)
 
 
 def test_short_poll_model_matches_simulated_uniform_phase():
-    # Events at uniform phase: latency = U*T + rtt; sample mean -> T/2 + rtt.
+    # Events at uniform phase: latency = U*T + transit; sample mean -> T/2 + transit.
     rng = np.random.default_rng(1)
-    t, rtt = 0.2, 0.001
-    samples = rng.uniform(0, t, 200_000) + rtt
-    assert samples.mean() == pytest.approx(m.short_poll_latency_mean(t, rtt), rel=5e-3)
+    t, transit = 0.2, 0.001
+    samples = rng.uniform(0, t, 200_000) + transit
+    assert samples.mean() == pytest.approx(m.short_poll_latency_mean(t, transit), rel=5e-3)
     # ECDF at the model's 90th percentile (0.9*0.2 + 0.001 = 0.181) is ~0.9
     assert np.mean(samples <= 0.181) == pytest.approx(0.9, abs=5e-3)
 
@@ -355,7 +356,7 @@ def test_tcpip_bytes_hand_values():
     [
         (lambda: m.short_poll_latency_mean(0), "interval must be positive"),
         (lambda: m.short_poll_latency_mean(-1.0), "interval must be positive"),
-        (lambda: m.short_poll_latency_mean(1.0, rtt=-0.1), "rtt must be non-negative"),
+        (lambda: m.short_poll_latency_mean(1.0, transit=-0.1), "transit must be non-negative"),
         (lambda: m.short_poll_latency_quantile(1.5, 1.0), r"q must lie in \[0, 1\]"),
         (lambda: m.short_poll_latency_quantile(-0.1, 1.0), r"q must lie in \[0, 1\]"),
         (lambda: m.short_poll_latency_cdf(float("nan"), 1.0), "x must not be NaN"),
@@ -373,7 +374,10 @@ def test_tcpip_bytes_hand_values():
         (lambda: m.short_poll_latency_mean("abc"), "interval must be a real number"),
     ],
 )
-def test_invalid_inputs_raise_value_error(call, match):
+def test_invalid_inputs_raise_config_error(call, match):
+    # the kit's own error, which is a ValueError as well
+    with pytest.raises(ConfigError, match=match):
+        call()
     with pytest.raises(ValueError, match=match):
         call()
 

@@ -11,6 +11,7 @@ import pytest
 
 import wslab
 from wslab import analysis, plots
+from wslab.core.errors import ConfigError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -60,10 +61,10 @@ def test_ecdf_groups_by_any_column_and_linear_scale(runs, fig_ax):
     assert ax.get_xscale() == "linear" and len(ax.get_lines()) == 2
 
 
-def test_short_poll_model_overlays_a_cdf_between_rtt_and_interval(runs, fig_ax):
+def test_short_poll_model_cdf_rises_from_one_transit_to_interval_plus_transit(runs, fig_ax):
     _, ax = fig_ax
     plots.ecdf(ax, analysis.latency_frame(runs))
-    plots.short_poll_model(ax, interval=0.1, rtt_us=1000)
+    plots.short_poll_model_cdf(ax, interval=0.1, transit_us=1000)
     model = ax.get_lines()[-1]
     x, y = model.get_data()
     assert model.get_label().startswith("model: short-poll T = 100 ms")
@@ -113,7 +114,7 @@ def test_caption_and_save_figure_write_a_png_under_wslab_home(runs, fig_ax, tmp_
     assert (tmp_path / "figures" / "test_ecdf.svg").stat().st_size > 0
     monkeypatch.setenv("WSLAB_QUICK", "1")
     assert plots.save_figure(fig, "q") == tmp_path / "figures" / "quick" / "q.png"
-    with pytest.raises(ValueError, match="plain file name"):
+    with pytest.raises(ConfigError, match="plain file name"):
         plots.save_figure(fig, "../escape")
 
 

@@ -10,43 +10,52 @@ microseconds per *delivered* event (one event reaching one client), bytes as
 the kernel counted them on each connection (``TCP_INFO``), handshakes
 included.
 
-What is "push" here: a run whose clients made at most one request per TCP
-connection (the WebSocket Upgrade, the SSE ``GET``; raw TCP makes none). Its
-median one-way latency estimates the loopback transit, and twice the smallest
-such median is the round trip the short-poll model adds to ``T/2``.
+Push and pull are what the transport says (`wslab.transports.base.Delivery`):
+push transports (tcp, websocket, sse) send each event when it is published,
+so their median one-way latency is one transit (RFC 6202 §3.2).
+`transit_us` is the kit's one estimate of that transit, which the short-poll
+model adds to ``T/2`` and the long-poll bounds multiply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from math import nan
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
+from . import transports
+from .core.errors import ConfigError
 from .core.events import schedule_offsets
 from .models import short_poll_latency_mean, short_poll_latency_quantile
 from .runner.store import Run
 
 __all__ = [
+    "BODY_FIXED_BYTES",
     "LOSS_COLUMNS",
     "OVERHEAD_COLUMNS",
     "RUN_COLUMNS",
+    "Runs",
     "as_runs",
     "body_bytes_per_event",
     "is_push",
     "key_comparisons",
     "latency_frame",
-    "loopback_transit_us",
     "loss_check",
     "loss_table",
+    "machine_caption",
     "overhead_table",
     "runs_table",
     "scheduled_events",
     "setup_caption",
-    "short_poll_model",
+    "short_poll_comparison",
+    "transit_us",
     "transport_label",
 ]
+
+#: What the functions below accept: one run, a dict of runs (its values) or an iterable.
+Runs = Run | Mapping[Any, Run] | Iterable[Run]
 
 #: Columns of `runs_table`, in order.
 RUN_COLUMNS = [
@@ -65,23 +74,21 @@ LOSS_COLUMNS = ["transport", "scheduled", "published", "expected", "delivered", 
 OVERHEAD_COLUMNS = ["label", "bytes_up_per_event", "bytes_down_per_event", "bytes_per_event",
                     "body_bytes_per_event", "requests_per_event", "empty_fraction"]
 
-# Bytes of the event body around its numbers and payload:
-# {"seq":  ,"t":  ,"p":"  "}  (see wslab.core.events.encode)
-_BODY_FIXED_BYTES = len('{"seq":') + len(',"t":') + len(',"p":"') + len('"}')
+#: Bytes of the event body around its numbers and payload:
+#: ``{"seq":``, ``,"t":``, ``,"p":"`` and ``"}`` (see `wslab.core.events.encode`).
+BODY_FIXED_BYTES = len('{"seq":') + len(',"t":') + len(',"p":"') + len('"}')
 
 
-def as_runs(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> list[Run]:
+def as_runs(runs: Runs) -> list[Run]:
     """A list of runs from one run, a dict of runs (its values) or an iterable."""
     if isinstance(runs, Run):
         return [runs]
-    if isinstance(runs, Mapping):
-        runs = runs.values()
-    out = list(runs)
+    out = list(runs.values() if isinstance(runs, Mapping) else runs)
     bad = [type(r).__name__ for r in out if not isinstance(r, Run)]
     if bad:
         raise TypeError(f"expected wslab.Run objects, got {', '.join(sorted(set(bad)))}")
     if not out:
-        raise ValueError("no runs given")
+        raise ConfigError("no runs given")
     return out
 
 
@@ -129,16 +136,15 @@ def body_bytes_per_event(run: Run) -> float:
     if m.empty:
         return float("nan")
     digits = m.seq.astype(str).str.len() + m.published_ns.astype(str).str.len()
-    return float(digits.mean()) + _BODY_FIXED_BYTES + _params(run)["payload"]
+    return float(digits.mean()) + BODY_FIXED_BYTES + _params(run)["payload"]
 
 
 def is_push(run: Run) -> bool:
-    """True if clients made at most one request per connection (server push)."""
-    s = run.summary
-    return s["requests"] <= s["connections"]
+    """True if the run's transport is a push transport (`wslab.transports.base.Delivery`)."""
+    return run.transport in transports.names("push")
 
 
-def runs_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+def runs_table(runs: Runs) -> pd.DataFrame:
     """One row per run: parameters, loss accounting, latency, overhead (`RUN_COLUMNS`).
 
     Latency percentiles come from the run's summary (HdrHistogram, after the
@@ -179,7 +185,7 @@ def runs_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def loss_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+def loss_table(runs: Runs) -> pd.DataFrame:
     """Loss accounting per run (`LOSS_COLUMNS`), indexed by nothing (plain rows).
 
     ``scheduled`` is recomputed from the seeded schedule, ``published`` is what
@@ -191,7 +197,7 @@ def loss_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LOSS_COLUMNS)
 
 
-def loss_check(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+def loss_check(runs: Runs) -> pd.DataFrame:
     """Yes/no loss checks per transport: the same text whatever the run size.
 
     Columns ``all published`` (published == scheduled), ``all delivered``
@@ -210,102 +216,149 @@ def loss_check(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
     return checks.replace({True: "yes", False: "NO"})
 
 
-def overhead_table(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+def overhead_table(runs: Runs) -> pd.DataFrame:
     """Overhead per delivered event (`OVERHEAD_COLUMNS`), indexed by transport."""
     t = runs_table(runs)
     return t.set_index("transport")[OVERHEAD_COLUMNS]
 
 
-def latency_frame(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> pd.DataFrame:
+def latency_frame(runs: Runs) -> pd.DataFrame:
     """Long table of one-way latencies: ``transport``, ``label``, ``latency_us``.
 
     One row per first delivery after the warm-up (`Run.latency_us`), for
     ECDFs. ``transport`` is an ordered categorical in the order of the runs.
     """
-    runs = as_runs(runs)
+    run_list = as_runs(runs)
     parts = [pd.DataFrame({"transport": r.transport, "label": transport_label(r),
                            "latency_us": r.latency_us().to_numpy(dtype=float)})
-             for r in runs]
+             for r in run_list]
     frame = pd.concat(parts, ignore_index=True)
-    order = list(dict.fromkeys(r.transport for r in runs))
+    order = list(dict.fromkeys(r.transport for r in run_list))
     frame["transport"] = pd.Categorical(frame.transport, categories=order, ordered=True)
     return frame
 
 
-def setup_caption(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> str:
-    """One line stating machine, versions and parameters, from the manifests.
-
-    Machine and versions come from the first run (a note is added if the
-    runs were measured on different machines); parameters shared by all runs
-    are stated once, and a short-poll interval is named with its transport.
-    """
-    runs = as_runs(runs)
-    first = runs[0].manifest
+def machine_caption(runs: Runs) -> str:
+    """``Setup: <machine> | <versions>``, from the first run's manifest (a note
+    is added if the runs were measured on different machines)."""
+    run_list = as_runs(runs)
+    first = run_list[0].manifest
     mach, ver = first["machine"], first["versions"]
     machine = f"{mach['cores']} cores, {mach['cpu']}, {mach['os']}"
-    if any(r.manifest["machine"] != mach for r in runs[1:]):
+    if any(r.manifest["machine"] != mach for r in run_list[1:]):
         machine += " (runs on different machines!)"
     versions = (f"Python {ver['python']}, websockets {ver.get('websockets', '?')}, "
                 f"aiohttp {ver.get('aiohttp', '?')}, wslab {ver.get('wslab', '?')}")
+    return f"Setup: {machine} | {versions}"
+
+
+def setup_caption(runs: Runs) -> str:
+    """One line stating machine, versions and parameters, from the manifests.
+
+    Machine and versions as `machine_caption`; parameters shared by all runs
+    are stated once, and a short-poll interval is named with its transport.
+    """
+    run_list = as_runs(runs)
 
     def shared(key: str) -> str:
-        values = {_params(r)[key] for r in runs}
+        values = {_params(r)[key] for r in run_list}
         return _join(values)
 
     params = (f"{shared('clients')} clients, {shared('schedule')} schedule at "
               f"{shared('rate')} events/s for {shared('duration')} s, "
               f"{shared('payload')} B payload, seed {shared('seed')}, "
-              f"first {_join({r.summary['warmup_s'] for r in runs})} s excluded as warm-up")
+              f"first {_join({r.summary['warmup_s'] for r in run_list})} s excluded as warm-up")
     intervals = list(dict.fromkeys(  # each distinct interval once, in order
         f"{r.transport} T = {_fmt_s(_params(r)['interval'])}"
-        for r in runs if _params(r).get("interval")))
+        for r in run_list if _params(r).get("interval")))
     if intervals:
         params += ", " + ", ".join(intervals)
-    return f"Setup: {machine} | {versions} | {params}"
+    return f"{machine_caption(run_list)} | {params}"
 
 
-def _join(values: set) -> str:
+def _join(values: set[Any]) -> str:
     # numbers in numeric order (1000 before 2500 before 10000), then the rest
-    def order(v):
+    def order(v: Any) -> tuple[int, float, str]:
         return (0, v, "") if isinstance(v, int | float) else (1, 0, str(v))
 
     return " / ".join(f"{v:g}" if isinstance(v, float) else str(v)
                       for v in sorted(values, key=order))
 
 
-def loopback_transit_us(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> float:
-    """One-transit estimate: the smallest median one-way latency of a push run.
+@overload
+def transit_us(data: Runs | pd.DataFrame, by: None = None,
+               reference: str | None = None) -> float: ...
 
-    This is what short polling adds after the wait for the next poll (see
-    `wslab.models.short_poll_latency_mean`: one response transit, not a full
-    round trip). Raw TCP, when present, is the floor. Raises ValueError if no
-    push run is given.
+
+@overload
+def transit_us(data: Runs | pd.DataFrame, by: str | Sequence[str],
+               reference: str | None = None) -> pd.Series: ...
+
+
+def transit_us(data: Runs | pd.DataFrame, by: str | Sequence[str] | None = None,
+               reference: str | None = None) -> float | pd.Series:
+    """The kit's one estimate of a one-way transit, in µs: the median, over the
+    push runs, of each run's median one-way latency.
+
+    A push transport sends each event when it is published, so its one-way
+    latency is one transit (RFC 6202 §3.2): the network (or the impairment
+    proxy), both stacks and the library's framing. That is the ``d`` of
+    `wslab.models` (short poll: ``T/2 + d``; long poll: ``d`` to ``3d``).
+
+    Args:
+        data: runs (anything `as_runs` accepts) or a table with columns
+            ``transport`` and ``latency_p50_us`` (`runs_table`,
+            `wslab.Experiment.run`).
+        by: column(s) to group by (``"rate"``, ``"delay"``): the result is
+            then a Series indexed by them, named ``transit_us``; else a float.
+        reference: a push transport whose runs alone make the estimate (the
+            other push runs stand in for a group that has none).
+
+    Raises:
+        ConfigError: if there is no push run (in some group).
     """
-    medians = [r.summary["latency_us"]["p50"] for r in as_runs(runs) if is_push(r)]
-    if not medians:
-        raise ValueError("no push run (tcp, websocket, sse) to estimate the transit from")
-    return min(medians)
+    table = data if isinstance(data, pd.DataFrame) else runs_table(data)
+    push = table[table["transport"].isin(transports.names("push"))]
+    if reference is not None and reference not in transports.names("push"):
+        raise ConfigError(f"reference must be a push transport "
+                          f"({', '.join(transports.names('push'))}), not {reference!r}")
+    if push.empty:
+        raise ConfigError(f"no push run ({', '.join(transports.names('push'))}) "
+                          "to estimate the transit from")
+    if by is None:
+        chosen = push[push["transport"] == reference] if reference else push
+        return float((chosen if len(chosen) else push)["latency_p50_us"].median())
+    keys = [by] if isinstance(by, str) else list(by)
+    everyone = push.groupby(keys)["latency_p50_us"].median()
+    missing = table[keys].drop_duplicates().set_index(keys).index.difference(everyone.index)
+    if len(missing):
+        raise ConfigError(f"no push run to estimate the transit from at {by} = "
+                          f"{', '.join(map(str, missing))}")
+    if reference:
+        ref = push[push["transport"] == reference].groupby(keys)["latency_p50_us"].median()
+        everyone = ref.reindex(everyone.index).fillna(everyone)
+    return everyone.rename("transit_us")
 
 
-def short_poll_model(run: Run, rtt_us: float = 0.0) -> dict[str, float]:
+def short_poll_comparison(run: Run, transit_us: float = 0.0) -> dict[str, float]:
     """Measured short-poll latency next to the model ``U*T + d`` (µs), where
-    ``rtt_us`` is the delay ``d`` after the wait: one transit plus server time.
+    ``transit_us`` is the one transit ``d`` after the wait (`transit_us`).
 
-    Returns ``interval_s``, ``rtt_us`` and, for ``mean``, ``p50`` and ``p99``,
-    ``measured_<stat>_us`` (run summary) and ``model_<stat>_us``
+    Returns ``interval_s``, ``transit_us`` and, for ``mean``, ``p50`` and
+    ``p99``, ``measured_<stat>_us`` (run summary) and ``model_<stat>_us``
     (`wslab.models.short_poll_latency_mean` / ``..._quantile``).
     """
     interval = _params(run).get("interval")
     if not interval:
-        raise ValueError(f"{run.transport} run has no polling interval")
+        raise ConfigError(f"{run.transport} run has no polling interval")
     lat = run.summary["latency_us"]
-    rtt_s = rtt_us / 1e6
-    out = {"interval_s": float(interval), "rtt_us": float(rtt_us),
+    d = transit_us / 1e6
+    out = {"interval_s": float(interval), "transit_us": float(transit_us),
            "measured_mean_us": lat["mean"],
-           "model_mean_us": short_poll_latency_mean(interval, rtt_s) * 1e6}
+           "model_mean_us": float(short_poll_latency_mean(interval, d)) * 1e6}
     for name, q in (("p50", 0.5), ("p99", 0.99)):
         out[f"measured_{name}_us"] = lat[name]
-        out[f"model_{name}_us"] = short_poll_latency_quantile(q, interval, rtt_s) * 1e6
+        out[f"model_{name}_us"] = float(short_poll_latency_quantile(q, interval, d)) * 1e6
     return out
 
 
@@ -313,27 +366,28 @@ def _ms(us: float) -> str:
     return f"{us / 1e3:.3g} ms" if us >= 1000 else f"{us / 1e3:.2f} ms"
 
 
-def key_comparisons(runs: Run | Mapping[Any, Run] | Iterable[Run]) -> list[str]:
+def key_comparisons(runs: Runs) -> list[str]:
     """The comparisons a C1 notebook states, as sentences with this run's numbers.
 
     Latency medians relative to the fastest push transport, the short-poll
-    mean and p99 next to the model (when a short-poll and a push run are
-    given), and bytes and requests per delivered event.
+    mean and p99 next to the model with that transport's median as the
+    transit (when a short-poll and a push run are given), and bytes and
+    requests per delivered event.
     """
-    runs = as_runs(runs)
-    t = runs_table(runs)
+    run_list = as_runs(runs)
+    t = runs_table(run_list)
     lines = []
-    floor = t[[is_push(r) for r in runs]]
+    floor = t[t.transport.isin(transports.names("push"))]
     if len(floor):
         base = floor.loc[floor.latency_p50_us.idxmin()]
         lines.append(f"median one-way latency (x the {base.transport} floor): " + ", ".join(
             f"{row.label} {_ms(row.latency_p50_us)} ({row.latency_p50_us / base.latency_p50_us:.3g}x)"
             for row in t.itertuples()))
-        transit = loopback_transit_us(runs)
-        for run in runs:
+        transit = transit_us(t, reference=base.transport)
+        for run in run_list:
             if not _params(run).get("interval"):
                 continue
-            m = short_poll_model(run, transit)
+            m = short_poll_comparison(run, transit)
             lines.append(
                 f"{transport_label(run)}: mean latency {_ms(m['measured_mean_us'])} vs model "
                 f"T/2 + one transit = {_ms(m['model_mean_us'])} (transit = {base.transport} "

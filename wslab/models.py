@@ -6,14 +6,20 @@ Python scalars or NumPy arrays.  Scalar inputs give a Python ``float`` (or
 directly over measured data (e.g. an ECDF of observed latencies).
 
 Units: times in seconds, sizes in bytes, rates in events per second, unless a
-name says otherwise (``*_bits_per_s``, ``*_mbps``).
+name says otherwise (``*_bits_per_s``, ``*_mbps``). Bad input raises
+`wslab.ConfigError` (a ``ValueError``) naming what is allowed.
 
 Vocabulary
 ----------
 transit
-    One-way network transit time ``d`` (client -> server, or server -> client).
-rtt
-    Round-trip time, ``2 * d`` on a symmetric path.
+    One-way transit time ``d`` (client -> server, or server -> client): what a
+    message takes to cross the network and the stacks at both ends. Every
+    model here takes transits, never round trips; a round trip is ``2 * d`` on
+    a symmetric path. Measured with wslab, a transit is estimated by
+    `wslab.analysis.transit_us` (the median one-way latency of push runs).
+push, pull
+    As defined once by `wslab.transports.base.Delivery`: push transports send
+    each event when it is published; pull transports answer requests.
 
 Sources
 -------
@@ -34,6 +40,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .core.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
@@ -113,9 +121,9 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a real number or array of real numbers") from exc
+        raise ConfigError(f"{name} must be a real number or array of real numbers") from exc
     if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
+        raise ConfigError(f"{name} must not be NaN")
     return arr
 
 
@@ -123,7 +131,7 @@ def _positive(value: Any, name: str) -> np.ndarray:
     """Validate a strictly positive, finite quantity."""
     arr = _as_float_array(value, name)
     if np.any(arr <= 0) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be positive and finite (> 0), got {value!r}")
+        raise ConfigError(f"{name} must be positive and finite (> 0), got {value!r}")
     return arr
 
 
@@ -131,7 +139,7 @@ def _non_negative(value: Any, name: str) -> np.ndarray:
     """Validate a non-negative, finite quantity."""
     arr = _as_float_array(value, name)
     if np.any(arr < 0) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be non-negative and finite (>= 0), got {value!r}")
+        raise ConfigError(f"{name} must be non-negative and finite (>= 0), got {value!r}")
     return arr
 
 
@@ -147,87 +155,88 @@ def _out(arr: np.ndarray) -> float | np.ndarray:
 # RFC 6202 §1: in traditional ("short") polling the client sends a request at
 # a fixed interval and the server answers at once, with or without data.  An
 # event that becomes available at a random phase of the polling cycle waits
-# for the next poll to *start* (uniform on [0, T)), then the request transits
-# to the server and the response transits back: two transits = one rtt.
+# for the next poll to *reach the server* (uniform on [0, T)), then the
+# response transits back: T/2 + one transit on average.  Not a round trip: an
+# event published while a poll travels to the server is caught by that poll,
+# so the request's outbound transit lies inside the uniform wait.
 
 
-def short_poll_latency_mean(interval: Any, rtt: Any = 0.0) -> float | np.ndarray:
-    """Mean event-to-client latency of short polling.
+def short_poll_latency_mean(interval: Any, transit: Any = 0.0) -> float | np.ndarray:
+    """Mean event-to-client latency of short polling: ``T/2 + transit``.
 
     The wait until the next poll *reaches the server* is uniform on
-    ``[0, T)`` (mean ``T/2``); the response then travels back. Hence
-    ``E[L] = T/2 + rtt`` where ``rtt`` is the delay after that wait.
-
-    What to pass as ``rtt``: measured with wslab (fixed poll grid), it is one
-    *transit* (half a round trip) plus server time, not a full round trip as
-    the usual statement "T/2 plus one request round trip" has it: an event
-    published while a request is on its way to the server is caught by that
-    very request, so the request's outbound transit is already inside the
-    uniform wait. (Measured: T = 200 ms with 25 ms added each way gives a
-    mean of 125 ms, not 150 ms.)
+    ``[0, T)`` (mean ``T/2``); the response then travels back, one transit.
+    The usual statement "T/2 plus one request round trip" counts the
+    request's outbound transit twice: an event published while a request is
+    on its way to the server is caught by that very request, so that transit
+    is already inside the uniform wait. (Measured with wslab's fixed poll
+    grid: T = 200 ms with 25 ms added each way gives a mean of 125 ms, not
+    150 ms.)
 
     Args:
         interval: Polling interval ``T`` in seconds (> 0).
-        rtt: Delay after the wait, in seconds (>= 0): one response transit
-            plus server time (see above).
+        transit: One-way transit ``d`` of the response, in seconds (>= 0);
+            server time included when it is measured (`wslab.analysis.transit_us`).
 
     Returns:
         Mean latency in seconds (float, or ndarray for array input).
 
     Raises:
-        ValueError: if ``interval`` is not positive or ``rtt`` is negative.
+        ConfigError: if ``interval`` is not positive or ``transit`` is negative.
     """
     t = _positive(interval, "interval")
-    r = _non_negative(rtt, "rtt")
-    return _out(t / 2.0 + r)
+    d = _non_negative(transit, "transit")
+    return _out(t / 2.0 + d)
 
 
-def short_poll_latency_quantile(q: Any, interval: Any, rtt: Any = 0.0) -> float | np.ndarray:
-    """Quantile function of short-polling latency: ``Q(q) = q*T + rtt``.
+def short_poll_latency_quantile(q: Any, interval: Any, transit: Any = 0.0) -> float | np.ndarray:
+    """Quantile function of short-polling latency: ``Q(q) = q*T + transit``.
 
-    Latency is ``U*T + rtt`` with ``U ~ Uniform[0, 1)`` (RFC 6202 §1 polling
-    cycle, event phase uniform), so the quantile is linear in ``q``.
+    Latency is ``U*T + d`` with ``U ~ Uniform[0, 1)`` (RFC 6202 §1 polling
+    cycle, event phase uniform) and ``d`` one transit, so the quantile is
+    linear in ``q``.
 
     Args:
         q: Probability level(s) in ``[0, 1]``; scalar or array.
         interval: Polling interval ``T`` in seconds (> 0).
-        rtt: Round-trip time in seconds (>= 0).
+        transit: One-way transit ``d`` in seconds (>= 0).
 
     Returns:
         Latency quantile(s) in seconds.
 
     Raises:
-        ValueError: if any ``q`` is outside ``[0, 1]`` or other inputs invalid.
+        ConfigError: if any ``q`` is outside ``[0, 1]`` or other inputs invalid.
     """
     qa = _as_float_array(q, "q")
     if np.any((qa < 0) | (qa > 1)):
-        raise ValueError(f"q must lie in [0, 1], got {q!r}")
+        raise ConfigError(f"q must lie in [0, 1], got {q!r}")
     t = _positive(interval, "interval")
-    r = _non_negative(rtt, "rtt")
-    return _out(qa * t + r)
+    d = _non_negative(transit, "transit")
+    return _out(qa * t + d)
 
 
-def short_poll_latency_cdf(x: Any, interval: Any, rtt: Any = 0.0) -> float | np.ndarray:
+def short_poll_latency_cdf(x: Any, interval: Any, transit: Any = 0.0) -> float | np.ndarray:
     """Cumulative distribution of short-polling latency, for ECDF overlays.
 
-    ``F(x) = clip((x - rtt) / T, 0, 1)``: zero below one round trip, rising
-    linearly to one at ``T + rtt``.
+    ``F(x) = clip((x - d) / T, 0, 1)``: zero below one transit ``d``, rising
+    linearly to one at ``T + d``.
 
     Args:
         x: Latency value(s) in seconds; any real numbers.
         interval: Polling interval ``T`` in seconds (> 0).
-        rtt: Round-trip time in seconds (>= 0).
+        transit: One-way transit ``d`` in seconds (>= 0).
 
     Returns:
         Probability ``P(L <= x)`` in ``[0, 1]``.
 
     Raises:
-        ValueError: if ``x`` is NaN, ``interval`` not positive, ``rtt`` negative.
+        ConfigError: if ``x`` is NaN, ``interval`` not positive, ``transit``
+            negative.
     """
     xa = _as_float_array(x, "x")
     t = _positive(interval, "interval")
-    r = _non_negative(rtt, "rtt")
-    return _out(np.clip((xa - r) / t, 0.0, 1.0))
+    d = _non_negative(transit, "transit")
+    return _out(np.clip((xa - d) / t, 0.0, 1.0))
 
 
 def empty_poll_fraction(interval: Any, rate: Any) -> float | np.ndarray:
@@ -246,7 +255,7 @@ def empty_poll_fraction(interval: Any, rate: Any) -> float | np.ndarray:
         Fraction of polls that come back empty, in ``(0, 1]``.
 
     Raises:
-        ValueError: if ``interval`` is not positive or ``rate`` is negative.
+        ConfigError: if ``interval`` is not positive or ``rate`` is negative.
     """
     t = _positive(interval, "interval")
     lam = _non_negative(rate, "rate")
@@ -264,7 +273,7 @@ def events_per_poll(interval: Any, rate: Any) -> float | np.ndarray:
         Mean number of events per poll.
 
     Raises:
-        ValueError: if ``interval`` is not positive or ``rate`` is negative.
+        ConfigError: if ``interval`` is not positive or ``rate`` is negative.
     """
     t = _positive(interval, "interval")
     lam = _non_negative(rate, "rate")
@@ -289,7 +298,7 @@ def polls_per_second(clients: Any, interval: Any) -> float | np.ndarray:
         Requests per second arriving at the server.
 
     Raises:
-        ValueError: if ``clients`` is negative or ``interval`` not positive.
+        ConfigError: if ``clients`` is negative or ``interval`` not positive.
     """
     n = _non_negative(clients, "clients")
     t = _positive(interval, "interval")
@@ -308,7 +317,7 @@ def polling_header_bandwidth(clients: Any, interval: Any, header_bytes: Any) -> 
         Header bandwidth in bytes per second.
 
     Raises:
-        ValueError: on negative ``clients``/``header_bytes`` or non-positive
+        ConfigError: on negative ``clients``/``header_bytes`` or non-positive
             ``interval``.
     """
     h = _non_negative(header_bytes, "header_bytes")
@@ -355,7 +364,7 @@ def long_poll_latency_bounds(transit: float) -> LongPollBounds:
         A frozen :class:`LongPollBounds`.
 
     Raises:
-        ValueError: if ``transit`` is negative.
+        ConfigError: if ``transit`` is negative.
     """
     d = float(_non_negative(transit, "transit"))
     return LongPollBounds(min=d, mean=d, max=3.0 * d)
@@ -389,7 +398,7 @@ def long_poll_events_per_response(
         Expected events per response (>= 1).
 
     Raises:
-        ValueError: if any argument is negative.
+        ConfigError: if any argument is negative.
     """
     lam = _non_negative(rate, "rate")
     d = _non_negative(transit, "transit")
@@ -432,7 +441,7 @@ def long_poll_mean_latency(rate: Any, transit: Any) -> float | np.ndarray:
         Mean event-to-client latency in seconds.
 
     Raises:
-        ValueError: if ``rate`` or ``transit`` is negative.
+        ConfigError: if ``rate`` or ``transit`` is negative.
     """
     lam = _non_negative(rate, "rate")
     d = _non_negative(transit, "transit")
@@ -460,7 +469,7 @@ def push_latency(transit: Any) -> float | np.ndarray:
         ``d`` seconds (mean and maximum on an ideal network).
 
     Raises:
-        ValueError: if ``transit`` is negative.
+        ConfigError: if ``transit`` is negative.
     """
     return _out(_non_negative(transit, "transit"))
 
@@ -490,15 +499,15 @@ def ws_frame_header_bytes(payload_len: Any, masked: Any) -> int | np.ndarray:
         Header size in bytes (``int`` for scalar input, int64 array otherwise).
 
     Raises:
-        ValueError: if a length is negative, non-integer, or above 2**63 - 1.
+        ConfigError: if a length is negative, non-integer, or above 2**63 - 1.
     """
     n = _as_float_array(payload_len, "payload_len")
     if np.any(n < 0):
-        raise ValueError(
+        raise ConfigError(
             f"payload_len must be a non-negative integer (0 .. 2**63 - 1), got {payload_len!r}"
         )
     if np.any(n != np.floor(n)) or not np.all(np.isfinite(n)):
-        raise ValueError(f"payload_len must be an integer number of bytes, got {payload_len!r}")
+        raise ConfigError(f"payload_len must be an integer number of bytes, got {payload_len!r}")
     # Compare exactly on Python ints for scalars (float64 cannot hold 2**63-1).
     raw = np.asarray(payload_len)
     too_big = (
@@ -507,7 +516,7 @@ def ws_frame_header_bytes(payload_len: Any, masked: Any) -> int | np.ndarray:
         else bool(np.any(n > float(WS_MAX_PAYLOAD_BYTES)))
     )
     if too_big:
-        raise ValueError(
+        raise ConfigError(
             f"payload_len must be at most 2**63 - 1 (RFC 6455 §5.2), got {payload_len!r}"
         )
     m = np.asarray(masked, dtype=bool)
@@ -530,7 +539,7 @@ def ws_frame_bytes(payload_len: Any, masked: Any) -> int | np.ndarray:
         Frame size in bytes (``int`` for scalar input, int64 array otherwise).
 
     Raises:
-        ValueError: as :func:`ws_frame_header_bytes`.
+        ConfigError: as :func:`ws_frame_header_bytes`.
     """
     header = ws_frame_header_bytes(payload_len, masked)
     if isinstance(header, int):
@@ -581,7 +590,7 @@ def kaazing_bandwidth(
         (bits / 2**20) and ``si_mbps`` (bits / 1e6).
 
     Raises:
-        ValueError: if any argument is negative.
+        ConfigError: if any argument is negative.
     """
     n = _non_negative(clients, "clients")
     b = _non_negative(bytes_per_message, "bytes_per_message")
@@ -614,7 +623,7 @@ def kaazing_table(
         A pandas DataFrame with one row per client count.
 
     Raises:
-        ValueError: if any argument is negative.
+        ConfigError: if any argument is negative.
     """
     import pandas as pd  # project dependency; imported lazily to keep import cheap
 
@@ -661,7 +670,7 @@ def tcpip_bytes(
         Total bytes.
 
     Raises:
-        ValueError: if any argument is negative.
+        ConfigError: if any argument is negative.
     """
     p = _non_negative(payload_bytes, "payload_bytes")
     s = _non_negative(segments, "segments")

@@ -30,6 +30,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from .core.errors import ConfigError  # noqa: E402
 from .core.paths import figures_dir  # noqa: E402
 from .models import short_poll_latency_cdf  # noqa: E402
 
@@ -40,7 +41,7 @@ __all__ = [
     "model_cdf",
     "overhead_bars",
     "save_figure",
-    "short_poll_model",
+    "short_poll_model_cdf",
     "transport_colors",
 ]
 
@@ -118,17 +119,19 @@ def model_cdf(ax: Axes, cdf: Callable[[np.ndarray], np.ndarray], lo: float, hi: 
     return ax
 
 
-def short_poll_model(ax: Axes, interval: float, rtt_us: float = 0.0, **style: Any) -> Axes:
+def short_poll_model_cdf(ax: Axes, interval: float, transit_us: float = 0.0,
+                         **style: Any) -> Axes:
     """Overlay the short-poll model CDF (uniform wait on [0, T) plus one transit).
 
-    ``interval`` in seconds, ``rtt_us`` (the delay after the wait: one transit) in µs; x is in µs like `ecdf`'s
+    ``interval`` in seconds, ``transit_us`` (the one transit after the wait,
+    e.g. `wslab.analysis.transit_us`) in µs; x is in µs like `ecdf`'s
     (`wslab.models.short_poll_latency_cdf`).
     """
     T_us = interval * 1e6
     label = (f"model: short-poll T = {interval * 1e3:g} ms, uniform wait "
-             f"+ one transit {rtt_us / 1e3:.2f} ms")
-    return model_cdf(ax, lambda x: short_poll_latency_cdf(x / 1e6, interval, rtt_us / 1e6),
-                     lo=max(rtt_us, T_us * 1e-3) * 0.5, hi=(T_us + rtt_us) * 1.5,
+             f"+ one transit {transit_us / 1e3:.2f} ms")
+    return model_cdf(ax, lambda x: short_poll_latency_cdf(x / 1e6, interval, transit_us / 1e6),
+                     lo=max(transit_us, T_us * 1e-3) * 0.5, hi=(T_us + transit_us) * 1.5,
                      label=label, **style)
 
 
@@ -206,7 +209,7 @@ def save_figure(fig: Figure, name: str, svg: bool = False, dpi: int = 150) -> Pa
     root (``figures/quick`` in quick mode; ``WSLAB_HOME`` moves the root).
     """
     if not name or Path(name).name != name:
-        raise ValueError(f"figure name must be a plain file name without folders, not {name!r}")
+        raise ConfigError(f"figure name must be a plain file name without folders, not {name!r}")
     folder = figures_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"

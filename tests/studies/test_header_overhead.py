@@ -8,6 +8,7 @@ import pytest
 
 import wslab
 from wslab import models
+from wslab.core.errors import ConfigError
 from wslab.core.events import encode
 from wslab.core.profiles import PROFILES
 from wslab.studies import header_overhead
@@ -104,9 +105,9 @@ def test_ws_anatomy_finds_the_rfc6455_frame_header(runs):
 
 
 def test_ws_anatomy_needs_different_event_counts(runs):
-    with pytest.raises(ValueError, match="different event counts"):
+    with pytest.raises(ConfigError, match="different event counts"):
         header_overhead.ws_anatomy([runs["ws", LONG]])
-    with pytest.raises(ValueError, match="websocket"):
+    with pytest.raises(ConfigError, match="websocket"):
         header_overhead.ws_anatomy([runs["sp", LONG]])
 
 
@@ -126,9 +127,9 @@ def test_marginal_cost_short_poll_pays_headers_per_message(runs):
     assert m["overhead_bytes"] == pytest.approx(a["header_bytes"] * per_message, rel=0.1)
     assert m["overhead_bytes"] > 50 * header_overhead.marginal_cost(
         runs["ws", SHORT], runs["ws", LONG])["overhead_bytes"]
-    with pytest.raises(ValueError, match="different transports"):
+    with pytest.raises(ConfigError, match="different transports"):
         header_overhead.marginal_cost(runs["sp", SHORT], runs["ws", LONG])
-    with pytest.raises(ValueError, match="more messages"):
+    with pytest.raises(ConfigError, match="more messages"):
         header_overhead.marginal_cost(runs["sp", LONG], runs["sp", SHORT])
 
 

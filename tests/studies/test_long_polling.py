@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import wslab.core.paths
+from wslab.core.errors import ConfigError
 from wslab.experiment import Experiment
 from wslab.models import long_poll_mean_latency
 from wslab.studies import long_polling
@@ -71,13 +72,14 @@ def test_events_per_response_leaves_out_a_request_held_at_stop():
 
 
 def test_transit_is_the_median_of_push_medians_per_delay(synthetic):
-    transit = long_polling.transit_by_delay(synthetic)
+    b = long_polling.batching_table(synthetic)
+    transit = b.groupby("delay")["transit_s"].first()
     assert list(transit.index) == [0.0, 0.025]
     # websocket 1,000 µs and sse 1,200 µs at every rate: median of four is 1,100 µs
     assert transit[0.0] == pytest.approx(1.1e-3)
     assert transit[0.025] == pytest.approx(26.1e-3)
-    with pytest.raises(ValueError, match="push runs"):
-        long_polling.transit_by_delay(synthetic[synthetic.transport == "long-poll"])
+    with pytest.raises(ConfigError, match="no push run"):
+        long_polling.batching_table(synthetic[synthetic.transport == "long-poll"])
 
 
 def test_batching_table_uses_measured_round_trip_and_model(synthetic):
@@ -133,7 +135,7 @@ def test_held_request_memory_is_the_slope_of_rss_against_clients():
     assert mem["kib_per_request"] == pytest.approx(6.0)
     assert mem["intercept_mib"] == pytest.approx(50_000_000 / 2**20)
     assert (mem["clients_min"], mem["clients_max"]) == (10, 1000)
-    with pytest.raises(ValueError, match="two different"):
+    with pytest.raises(ConfigError, match="two different"):
         long_polling.held_request_memory(t.iloc[:1])
 
 
@@ -158,7 +160,7 @@ def test_figures_and_findings_draw_every_series(synthetic):
     assert ax.get_xscale() == "log" and "events per" in ax.get_ylabel()
     assert len(ax.get_lines()) == 2 + 2  # one marker series per delay, two model lines
     fig2, axes = plt.subplots(1, 2)
-    long_polling.plot_latency(axes, synthetic)
+    long_polling.plot_latency_vs_rate(axes, synthetic)
     for a in axes:
         assert "(ms)" in a.get_ylabel()
         labels = [ln.get_label() for ln in a.get_lines()]
@@ -193,7 +195,7 @@ def test_real_long_poll_behind_delay_batches_and_respects_one_transit(tmp_path):
     assert lp.requests < lp.delivered  # fewer requests than events: batching
     m = long_polling.max_latency_table(table).iloc[0]
     assert m.transit_ms >= delay * 1e3 and m.lp_max_ms >= m.transit_ms
-    cap = long_polling.sweep_caption(exp.runs, table)
+    cap = long_polling.delay_sweep_caption(exp.runs, table)
     assert "20 ms" in cap and "long-poll" in cap
 
 

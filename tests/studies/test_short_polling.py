@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import wslab  # noqa: E402
+from wslab.core.errors import ConfigError  # noqa: E402
 from wslab.models import short_poll_latency_mean  # noqa: E402
 from wslab.studies import short_polling  # noqa: E402
 
@@ -48,7 +49,7 @@ def synthetic() -> pd.DataFrame:
 
 def test_sweep_grid_is_a_valid_conditional_experiment_grid(tmp_path):
     grid = short_polling.sweep_grid([0.1, 2.0], [5, 50], lambda T: max(3.0, 10 * T),
-                               push=["tcp", "websocket"], push_duration=4.0)
+                                    compared=["tcp", "websocket"], compared_duration=4.0)
     exp = wslab.Experiment("g", grid=grid, base={"clients": 1}, root=tmp_path)
     got = {(t.config.transport, t.config.rate, t.config.interval, t.config.duration)
            for t in exp.trials}
@@ -57,9 +58,9 @@ def test_sweep_grid_is_a_valid_conditional_experiment_grid(tmp_path):
                    ("tcp", 5, None, 4.0), ("tcp", 50, None, 4.0),
                    ("websocket", 5, None, 4.0), ("websocket", 50, None, 4.0)}
     assert not any(tmp_path.iterdir())  # planning starts nothing and writes nothing
-    # push duration defaults to the shortest interval's duration
+    # the compared transports' duration defaults to the shortest interval's
     assert short_polling.sweep_grid([0.2, 1], [1], lambda T: 7 * T)[-1]["duration"] == [pytest.approx(1.4)]
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="at least one interval"):
         short_polling.sweep_grid([], [1], lambda T: 1)
 
 
@@ -86,13 +87,13 @@ def test_sweep_table_averages_repeats(synthetic):
 
 def test_transit_uses_websocket_median_per_rate(synthetic):
     s = short_polling.sweep_table(synthetic)
-    tr = short_polling.transit_us(s)
-    assert tr.to_dict() == {1.0: pytest.approx(200.0), 10.0: pytest.approx(300.0)}
-    # without websocket: the smallest push median (tcp here)
-    no_ws = short_polling.transit_us(s[s.transport != "websocket"])
-    assert no_ws.to_dict() == {1.0: pytest.approx(100.0), 10.0: pytest.approx(100.0)}
-    with pytest.raises(ValueError, match="no push run"):
-        short_polling.transit_us(s[s.transport == "short-poll"])
+    tr = short_polling.with_model(s).groupby("rate")["transit_ms"].first()
+    assert tr.to_dict() == {1.0: pytest.approx(0.2), 10.0: pytest.approx(0.3)}
+    # without websocket: the other push transports' median (tcp here)
+    no_ws = short_polling.with_model(s[s.transport != "websocket"])
+    assert no_ws.transit_ms.tolist() == pytest.approx([0.1] * len(no_ws))
+    with pytest.raises(ConfigError, match="no push run"):
+        short_polling.with_model(s[s.transport == "short-poll"])
 
 
 def test_comparison_is_exact_when_measurement_equals_model(synthetic):
@@ -130,7 +131,7 @@ def test_model_table_is_the_uniform_wait_and_poisson_emptiness():
 def test_figures_draw_every_series(synthetic):
     s = short_polling.sweep_table(synthetic)
     fig, axes = plt.subplots(1, 2)
-    short_polling.plot_latency(axes, s)
+    short_polling.plot_latency_vs_interval(axes, s)
     for ax in axes:
         assert ax.get_xscale() == ax.get_yscale() == "log"
         assert "ms" in ax.get_xlabel() and "ms" in ax.get_ylabel()
@@ -152,7 +153,7 @@ def test_figures_draw_every_series(synthetic):
 
 def test_real_small_sweep(tmp_path):
     """A real (tiny) sweep: short-poll at two intervals and websocket, one rate."""
-    grid = short_polling.sweep_grid([0.05, 0.2], [20], lambda T: 1.5, push=["websocket"])
+    grid = short_polling.sweep_grid([0.05, 0.2], [20], lambda T: 1.5, compared=["websocket"])
     exp = wslab.Experiment("t", grid=grid, base={"clients": 1}, root=tmp_path, seed=3)
     s = short_polling.sweep_table(exp.run(progress=False))
     assert len(s) == 3
@@ -167,5 +168,5 @@ def test_real_small_sweep(tmp_path):
     assert (sp.p99_ms < sp.index * 1e3 + 50).all()
     cmp = short_polling.comparison_table(s)
     assert len(cmp) == 2 and cmp["transit (ms)"].gt(0).all()
-    cap = short_polling.sweep_caption(exp.runs)
+    cap = short_polling.interval_sweep_caption(exp.runs)
     assert "short-poll T = 50, 200 ms" in cap and "20 events/s" in cap

@@ -9,8 +9,9 @@ exactly:
 * **the event body.** Every transport carries the same body,
   ``{"seq":N,"t":NS,"p":"<payload>"}`` (`wslab.core.events.encode`), whose size
   follows from the digits of ``seq`` and ``published_ns`` of each delivery
-  (`event_body_bytes`). A polling response wraps its events in a JSON array:
-  ``[`` + bodies joined by ``,`` + ``]``.
+  (`event_body_bytes`, with `wslab.analysis.BODY_FIXED_BYTES`). A polling
+  response wraps its events in a JSON array: ``[`` + bodies joined by ``,`` +
+  ``]``.
 * **HTTP anatomy** (`http_anatomy`): a poll's client sends only its request
   line and headers (GET, no body), so ``bytes_up / requests`` *is* the
   request header size; ``bytes_down / requests`` minus the array body is the
@@ -43,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis import BODY_FIXED_BYTES
+from ..core.errors import ConfigError
 from ..models import (
     KAAZING_CLIENTS,
     KAAZING_FRAME_BYTES,
@@ -55,23 +58,18 @@ from ..models import (
 from ..runner.store import Run
 
 __all__ = [
-    "BODY_FIXED_BYTES",
-    "anatomy_table",
-    "plot_anatomy",
-    "plot_kaazing",
     "KAAZING_COLUMNS",
+    "anatomy_table",
     "connection_bytes",
     "event_body_bytes",
     "http_anatomy",
     "kaazing_model",
     "kaazing_three_way",
     "marginal_cost",
+    "plot_anatomy",
+    "plot_kaazing",
     "ws_anatomy",
 ]
-
-#: Bytes of ``{"seq":``, ``,"t":``, ``,"p":"`` and ``"}`` around the numbers
-#: and the payload of an event body (`wslab.core.events.encode`).
-BODY_FIXED_BYTES = len('{"seq":') + len(',"t":') + len(',"p":"') + len('"}')
 
 #: Columns of `kaazing_three_way`.
 KAAZING_COLUMNS = ["clients", "transport", "method", "bytes_per_message", "mbit_s",
@@ -137,10 +135,10 @@ def http_anatomy(run: Run, baseline: Run | None = None,
         ratio = c.div(c.requests, axis=0).median()
     else:
         if baseline.transport != run.transport:
-            raise ValueError("the baseline must be a run of the same transport")
+            raise ConfigError("the baseline must be a run of the same transport")
         d = c.mean() - _http_counts(baseline).mean()
         if d.requests <= 0:
-            raise ValueError("the run must make more requests per client than the baseline")
+            raise ConfigError("the run must make more requests per client than the baseline")
         ratio = d / d.requests
     return {
         "requests": requests,
@@ -160,7 +158,7 @@ def _http_counts(run: Run) -> pd.DataFrame:
     c = connection_bytes(run)
     c = c[c.requests > 0]
     if c.empty:
-        raise ValueError(f"{run.transport} run made no HTTP requests: not a polling transport")
+        raise ConfigError(f"{run.transport} run made no HTTP requests: not a polling transport")
     # "[" + "]" per response, a comma between two events of one response
     nonempty = c.requests - c.empty_responses
     return c.assign(body=c.body_bytes + 2 * c.requests + (c.messages - nonempty))
@@ -181,11 +179,11 @@ def ws_anatomy(runs: Sequence[Run]) -> dict[str, float]:
     """
     runs = list(runs)
     if any(r.transport != "websocket" for r in runs):
-        raise ValueError("ws_anatomy needs websocket runs")
+        raise ConfigError("ws_anatomy needs websocket runs")
     c = pd.concat([connection_bytes(r) for r in runs], ignore_index=True)
     frames = c.messages.to_numpy(dtype=float)
     if np.ptp(frames) == 0:
-        raise ValueError("every client received the same number of frames: give runs with "
+        raise ConfigError("every client received the same number of frames: give runs with "
                          "different event counts (e.g. a short and a long run)")
     extra = (c.bytes_down - c.body_bytes).to_numpy(dtype=float)
     h, H = np.polyfit(frames, extra, 1)
@@ -216,11 +214,11 @@ def marginal_cost(short: Run, long: Run, tcpip_header_bytes: int = TCPIP_HEADER_
     ``overhead_tcpip_bytes`` (overhead + TCP/IP headers).
     """
     if short.transport != long.transport:
-        raise ValueError(f"runs of different transports: {short.transport}, {long.transport}")
+        raise ConfigError(f"runs of different transports: {short.transport}, {long.transport}")
     a, b = connection_bytes(short).mean(), connection_bytes(long).mean()
     d = b - a
     if d.messages <= 0:
-        raise ValueError("the long run must deliver more messages per client than the short one")
+        raise ConfigError("the long run must deliver more messages per client than the short one")
     n = d.messages
     total = (d.bytes_up + d.bytes_down) / n
     body = d.body_bytes / n

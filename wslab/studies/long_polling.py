@@ -11,9 +11,9 @@ the tidy table of a `wslab.Experiment` (one row per trial: parameters and the
 summary's scalars) into the quantities that check those statements:
 
 * `events_per_response`: delivered events / non-empty responses, per run;
-* `transit_by_delay`: the measured one-way transit at each added delay, the
-  median latency of the push transports (websocket, sse), which never wait
-  for a request;
+* the measured one-way transit at each added delay is
+  `wslab.analysis.transit_us` by ``delay``: the median latency of the push
+  transports (websocket and sse here), which never wait for a request;
 * `batching_table`, `max_latency_table`, `bytes_table`, `timeout_table`,
   `held_request_memory`: the notebook's tables;
 * `bounds_table`: the model alone (no measurement), for fixed transits;
@@ -31,13 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import transports
+from ..analysis import machine_caption, transit_us
+from ..core.errors import ConfigError
 from ..models import long_poll_events_per_response, long_poll_latency_bounds, long_poll_mean_latency
+from ..runner.store import Run
 
 __all__ = [
-    "PUSH",
+    "LP",
     "batching_table",
     "bounds_table",
     "bytes_table",
+    "delay_sweep_caption",
     "events_per_response",
     "findings",
     "held_request_memory",
@@ -45,16 +50,23 @@ __all__ = [
     "max_latency_table",
     "plot_batching",
     "plot_bytes",
-    "plot_latency",
-    "sweep_caption",
+    "plot_latency_vs_rate",
     "sweep_trials",
     "timeout_table",
-    "transit_by_delay",
 ]
 
-#: transports that push: their one-way latency is one transit (RFC 6202 §3.2)
-PUSH = ("websocket", "sse")
+#: the transport under study
 LP = "long-poll"
+
+
+def _transit_s(table: pd.DataFrame) -> pd.Series:
+    """The measured one-way transit (s) per added delay (`wslab.analysis.transit_us`)."""
+    return transit_us(table, by="delay") / 1e6
+
+
+def _push(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of push transports (`wslab.transports.base.Delivery`)."""
+    return table[table["transport"].isin(transports.names("push"))]
 
 
 def sweep_trials(transports: Sequence[str], delays: Iterable[float], rates: Iterable[float],
@@ -76,12 +88,10 @@ def sweep_trials(transports: Sequence[str], delays: Iterable[float], rates: Iter
     return out
 
 
-def sweep_caption(runs: Sequence[Any], table: pd.DataFrame) -> str:
-    """The setup line of a sweep: machine and versions from the manifests
-    (`wslab.analysis.setup_caption`), then the swept parameters as ranges."""
-    from ..analysis import setup_caption
-
-    head = " | ".join(setup_caption(list(runs)).split(" | ")[:2])
+def delay_sweep_caption(runs: Sequence[Run], table: pd.DataFrame) -> str:
+    """The setup line of the delay × rate sweep: machine and versions from the
+    manifests (`wslab.analysis.machine_caption`), then the swept parameters."""
+    head = machine_caption(list(runs))
 
     def values(col: str, scale: float = 1.0) -> str:
         return ", ".join(f"{v * scale:g}" for v in sorted(table[col].dropna().unique()))
@@ -90,7 +100,8 @@ def sweep_caption(runs: Sequence[Any], table: pd.DataFrame) -> str:
                           table.groupby("rate")["duration"].first().items())
     return (f"{head} | transports {', '.join(dict.fromkeys(table['transport']))}; "
             f"{values('clients')} clients; {table['schedule'].iloc[0]} schedule; "
-            f"added one-way delay {values('delay', 1e3)} ms each direction (wslab.net.netem proxy); "
+            f"added one-way delay {values('delay', 1e3)} ms each direction "
+            f"(wslab.net.proxy); "
             f"rates {values('rate')} events/s; durations {durations}; {values('payload')} B "
             f"payload; first {values('warmup_s')} s of each run excluded as warm-up; "
             f"{table['repeat'].nunique()} repeat(s), seeds derived per trial")
@@ -110,27 +121,17 @@ def events_per_response(table: pd.DataFrame) -> pd.Series:
     return table["delivered"] / answered.where(answered > 0)
 
 
-def transit_by_delay(table: pd.DataFrame) -> pd.Series:
-    """Measured one-way transit (s) per added delay: median p50 of the push runs.
-
-    Push transports never wait for a request, so their median latency is one
-    transit: the added delay plus the proxy, the stack and the libraries.
-    """
-    push = table[table["transport"].isin(PUSH)]
-    if push.empty:
-        raise ValueError(f"no push runs ({', '.join(PUSH)}) in the table to estimate the transit")
-    return push.groupby("delay")["latency_p50_us"].median().rename("transit_s") / 1e6
-
-
 def batching_table(table: pd.DataFrame) -> pd.DataFrame:
     """Long-poll batching against the model, one row per long-poll run.
 
-    ``round_trip_s`` is twice the measured transit at the run's delay; ``x`` is
-    rate × round trip, the expected number of events published while no
-    request is held; ``model_exact`` is ``x + exp(-x)`` and ``model`` is
+    ``transit_s`` is the measured transit at the run's delay
+    (`wslab.analysis.transit_us`); ``round_trip_s`` is twice that, the gap
+    after each response while no request is held (response out, next request
+    in); ``x`` is rate × round trip, the expected number of events published
+    in that gap; ``model_exact`` is ``x + exp(-x)`` and ``model`` is
     `wslab.models.long_poll_events_per_response` (``max(1, x)``).
     """
-    transit = transit_by_delay(table)
+    transit = _transit_s(table)
     lp = table[table["transport"] == LP].copy()
     lp["transit_s"] = lp["delay"].map(transit)
     lp["round_trip_s"] = 2 * lp["transit_s"]
@@ -175,11 +176,11 @@ def max_latency_table(table: pd.DataFrame) -> pd.DataFrame:
     = push_max − measured transit: the stack's own worst-case delay, which a
     long poll pays on each of its three legs.
     """
-    transit = transit_by_delay(table)
+    transit = _transit_s(table)
     rows = []
     for d, part in table.groupby("delay"):
         lp = part[part["transport"] == LP]
-        push = part[part["transport"].isin(PUSH)]
+        push = _push(part)
         if lp.empty:
             continue
         worst = lp.loc[lp["latency_max_us"].idxmax()]
@@ -250,7 +251,7 @@ def held_request_memory(table: pd.DataFrame) -> dict[str, float]:
     """
     t = table.sort_values("clients")
     if t["clients"].nunique() < 2:
-        raise ValueError("need runs with at least two different client counts")
+        raise ConfigError("need runs with at least two different client counts")
     slope, intercept = np.polyfit(t["clients"].astype(float),
                                   t["server_rss_peak_bytes"].astype(float), 1)
     return {"kib_per_request": slope / 1024, "intercept_mib": intercept / 2**20,
@@ -290,7 +291,7 @@ def _rate_panel(ax: Any, delay: float, ylabel: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
-def plot_latency(axes: Sequence[Any], table: pd.DataFrame) -> Sequence[Any]:
+def plot_latency_vs_rate(axes: Sequence[Any], table: pd.DataFrame) -> Sequence[Any]:
     """Mean and max latency vs rate, one panel per delay, with 1- and 3-transit lines.
 
     The horizontal lines are the RFC 6202 §2.2 bounds for the *measured*
@@ -299,7 +300,7 @@ def plot_latency(axes: Sequence[Any], table: pd.DataFrame) -> Sequence[Any]:
     """
     from ..plots import transport_colors
 
-    transit = transit_by_delay(table)
+    transit = _transit_s(table)
     colors = transport_colors(list(table["transport"].unique()))
     for ax, (d, part) in zip(axes, table.groupby("delay"), strict=False):
         t_ms = transit[d] * 1e3

@@ -50,7 +50,8 @@ __all__ = [
 
 KIB = 1024.0
 
-#: Published and previously measured memory per connection (KiB), see DESIGN.md §2, §8.
+#: Published and previously measured memory per connection (KiB); sources in
+#: docs/references.md (memory per connection, earlier measurements).
 ANCHORS = pd.DataFrame(
     [
         ("websocket", "websockets docs, compression off", 14.0),

@@ -7,9 +7,10 @@ request to *arrive* at the server -- uniform on ``[0, T)``, mean ``T/2`` -- and
 then travels back once, in the response. Its mean latency is therefore
 ``T/2 + one transit (+ server time)``, not ``T/2 + a full round trip``: the
 request's outbound transit overlaps the wait. We estimate that transit from the
-same sweep: the median one-way latency of the websocket run at the same event
-rate (``transit_us``), which also carries the server's write path. The model is
-`wslab.models.short_poll_latency_mean` with ``rtt`` set to that transit.
+same sweep with `wslab.analysis.transit_us`: the median one-way latency of the
+websocket run at the same event rate, which also carries the server's write
+path. The model is `wslab.models.short_poll_latency_mean` with ``transit`` set
+to that estimate.
 
 Overhead per *delivered* event (one event reaching one client) is what the
 kernel counted on each connection (TCP payload, up + down, handshakes
@@ -30,25 +31,29 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from ..analysis import machine_caption, transit_us
+from ..core.errors import ConfigError
 from ..models import empty_poll_fraction, short_poll_latency_mean
+from ..runner.store import Run
 
 __all__ = [
-    "PUSH",
+    "COMPARED",
+    "SWEEP_COLUMNS",
     "comparison_table",
+    "interval_sweep_caption",
     "model_table",
     "plot_empty_fraction",
     "plot_frontier",
-    "plot_latency",
+    "plot_latency_vs_interval",
     "plot_overhead",
-    "sweep_caption",
     "sweep_grid",
     "sweep_table",
-    "transit_us",
     "with_model",
 ]
 
-#: Push (and long-poll) transports drawn as points beside the short-poll curves.
-PUSH = ("tcp", "websocket", "sse", "long-poll")
+#: The transports measured beside short polling, drawn as points next to its
+#: curves: the push transports and long polling (pull, but with no interval).
+COMPARED = ("tcp", "websocket", "sse", "long-poll")
 
 #: Columns of `sweep_table`, in order.
 SWEEP_COLUMNS = [
@@ -59,23 +64,24 @@ SWEEP_COLUMNS = [
 
 
 def sweep_grid(intervals: Sequence[float], rates: Sequence[float],
-               duration: Callable[[float], float], push: Sequence[str] = PUSH,
-               push_duration: float | None = None) -> list[dict[str, list[Any]]]:
+               duration: Callable[[float], float], compared: Sequence[str] = COMPARED,
+               compared_duration: float | None = None) -> list[dict[str, list[Any]]]:
     """A conditional `Experiment` grid: short-poll at every (interval, rate) with
-    ``duration(interval)`` seconds, and each ``push`` transport at every rate
-    for ``push_duration`` seconds (default: ``duration`` of the shortest interval).
+    ``duration(interval)`` seconds, and each ``compared`` transport at every
+    rate for ``compared_duration`` seconds (default: ``duration`` of the
+    shortest interval).
 
-    >>> sweep_grid([0.1, 2], [10], lambda T: max(5, 10 * T), push=["tcp"])[1]
+    >>> sweep_grid([0.1, 2], [10], lambda T: max(5, 10 * T), compared=["tcp"])[1]
     {'transport': ['short-poll'], 'interval': [2], 'rate': [10], 'duration': [20]}
     """
     if not intervals or not rates:
-        raise ValueError("give at least one interval and one rate")
+        raise ConfigError("give at least one interval and one rate")
     grid: list[dict[str, list[Any]]] = [
         {"transport": ["short-poll"], "interval": [T], "rate": list(rates),
          "duration": [duration(T)]} for T in intervals]
-    if push:
-        d = push_duration if push_duration is not None else duration(min(intervals))
-        grid.append({"transport": list(push), "rate": list(rates), "duration": [d]})
+    if compared:
+        d = compared_duration if compared_duration is not None else duration(min(intervals))
+        grid.append({"transport": list(compared), "rate": list(rates), "duration": [d]})
     return grid
 
 
@@ -109,22 +115,17 @@ def sweep_table(table: pd.DataFrame) -> pd.DataFrame:
                                           ignore_index=True)
 
 
-def transit_us(sweep: pd.DataFrame, reference: str = "websocket") -> pd.Series:
-    """One-way transit estimate per rate (µs): the ``reference`` transport's
-    median latency at that rate (the smallest push median if it is missing)."""
-    push = sweep[sweep["interval"].isna()]
-    if push.empty:
-        raise ValueError("no push run in the sweep to estimate the one-way transit from")
-    ref = push[push["transport"] == reference].groupby("rate")["p50_ms"].min()
-    floor = push.groupby("rate")["p50_ms"].min()
-    return (ref.reindex(floor.index).fillna(floor) * 1e3).rename("transit_us")
-
-
 def with_model(sweep: pd.DataFrame, reference: str = "websocket") -> pd.DataFrame:
     """Short-poll rows of ``sweep`` with ``transit_ms``, ``model_mean_ms``
-    (T/2 + transit) and ``model_empty_fraction`` (exp(-λT)) added."""
+    (T/2 + transit) and ``model_empty_fraction`` (exp(-λT)) added.
+
+    The transit at each rate is `wslab.analysis.transit_us` of the push runs
+    at that rate: the ``reference`` transport's median latency (the median of
+    the other push transports' where it is missing).
+    """
     sp = sweep[sweep["interval"].notna()].copy()
-    tr = transit_us(sweep, reference)
+    tr = transit_us(sweep.assign(latency_p50_us=sweep["p50_ms"] * 1e3), by="rate",
+                    reference=reference)
     sp["transit_ms"] = sp["rate"].map(tr).astype(float) / 1e3
     sp["model_mean_ms"] = short_poll_latency_mean(sp["interval"].to_numpy(),
                                                   sp["transit_ms"].to_numpy() / 1e3) * 1e3
@@ -164,12 +165,10 @@ def model_table(intervals: Iterable[float], rates: Iterable[float]) -> pd.DataFr
     return df
 
 
-def sweep_caption(runs: Sequence[Any]) -> str:
-    """Setup line for sweep figures: machine and versions (from the first
-    run's manifest, via `wslab.analysis.setup_caption`) and the sweep's ranges."""
-    from ..analysis import setup_caption
-
-    head = " | ".join(setup_caption(runs[0]).split(" | ")[:2])
+def interval_sweep_caption(runs: Sequence[Run]) -> str:
+    """Setup line for the interval sweep's figures: machine and versions
+    (`wslab.analysis.machine_caption`) and the sweep's ranges."""
+    head = machine_caption(runs[0])
     p = [r.manifest["parameters"] for r in runs]
     intervals = sorted({x["interval"] for x in p if x.get("interval")})
     transports = list(dict.fromkeys(r.transport for r in runs))
@@ -184,7 +183,7 @@ def sweep_caption(runs: Sequence[Any]) -> str:
             f"{', '.join(f'{T * 1e3:g}' for T in intervals)} ms")
 
 
-def _join_warmup(runs: Sequence[Any]) -> str:
+def _join_warmup(runs: Sequence[Run]) -> str:
     return "/".join(f"{v:g}" for v in sorted({float(r.summary["warmup_s"]) for r in runs}))
 
 
@@ -208,7 +207,8 @@ def _log_axes(ax: Any, xlabel: str, ylabel: str) -> None:
     ax.yaxis.set_major_formatter(plain)
 
 
-def plot_latency(axes: Sequence[Any], sweep: pd.DataFrame, reference: str = "websocket") -> None:
+def plot_latency_vs_interval(axes: Sequence[Any], sweep: pd.DataFrame,
+                             reference: str = "websocket") -> None:
     """Mean, p50 and p99 latency vs interval (one axis per rate), log-log, with
     the model mean ``T/2 + transit``, the uniform-wait bounds ``0.5T``/``0.99T``
     + transit and the reference push transport's median drawn as lines."""
@@ -251,16 +251,15 @@ def plot_empty_fraction(ax: Any, sweep: pd.DataFrame) -> None:
 
 def plot_overhead(axes: Sequence[Any], sweep: pd.DataFrame) -> None:
     """Bytes (up + down) and HTTP requests per delivered event vs interval, one
-    line per rate; push transports as dotted horizontal lines in the bytes axis."""
+    line per rate; websocket as dotted horizontal lines in the bytes axis."""
     m = with_model(sweep)
     colors = _rate_colors(m["rate"])
-    push = sweep[sweep["interval"].isna()]
     for lam, d in m.groupby("rate"):
         d = d.sort_values("interval")
         for ax, col in zip(axes, ("bytes_per_event", "requests_per_event"), strict=True):
             ax.plot(d["interval"] * 1e3, d[col], "o-", color=colors[lam],
                     label=f"short-poll, {lam:g} events/s")
-        ws = push[(push["rate"] == lam) & (push["transport"] == "websocket")]
+        ws = sweep[(sweep["rate"] == lam) & (sweep["transport"] == "websocket")]
         if len(ws):
             axes[0].axhline(float(ws["bytes_per_event"].iloc[0]), color=colors[lam], ls=":",
                             lw=1.2, label=f"websocket, {lam:g} events/s")
@@ -271,14 +270,14 @@ def plot_overhead(axes: Sequence[Any], sweep: pd.DataFrame) -> None:
 
 def plot_frontier(ax: Any, sweep: pd.DataFrame) -> None:
     """The latency-overhead frontier: x = mean latency (ms), y = bytes per
-    delivered event; short-poll as one curve per rate (annotated with T), push
-    transports (and long-poll) as points coloured by rate."""
+    delivered event; short-poll as one curve per rate (annotated with T), the
+    `COMPARED` transports (push, and long-poll) as points coloured by rate."""
     from ..plots import transport_colors
 
     m = with_model(sweep)
     colors = _rate_colors(m["rate"])
-    tcol = transport_colors(list(PUSH))
-    markers = dict(zip(PUSH, ("P", "o", "s", "D"), strict=True))
+    tcol = transport_colors(list(COMPARED))
+    markers = dict(zip(COMPARED, ("P", "o", "s", "D"), strict=True))
     for lam, d in m.groupby("rate"):
         d = d.sort_values("interval")
         ax.plot(d["mean_ms"], d["bytes_per_event"], "-", color=colors[lam], lw=1.5,
@@ -286,12 +285,12 @@ def plot_frontier(ax: Any, sweep: pd.DataFrame) -> None:
         for r in d.iloc[[0, -1]].itertuples():
             ax.annotate(f"T={r.interval * 1e3:g} ms", (r.mean_ms, r.bytes_per_event),
                         fontsize="x-small", xytext=(4, 2), textcoords="offset points")
-    push = sweep[sweep["interval"].isna()]
-    for r in push.itertuples():
+    others = sweep[sweep["interval"].isna()]  # every transport without a polling interval
+    for r in others.itertuples():
         ax.scatter(r.mean_ms, r.bytes_per_event, marker=markers.get(r.transport, "o"), s=55,
                    color=tcol.get(r.transport), edgecolor=colors.get(r.rate, "k"), lw=1.8,
                    zorder=3)
-    for name in dict.fromkeys(push["transport"]):
+    for name in dict.fromkeys(others["transport"]):
         ax.scatter([], [], marker=markers.get(name, "o"), color=tcol.get(name), s=55,
                    label=f"{name} (edge colour = rate)")
     _log_axes(ax, "mean one-way latency (ms)", "bytes per delivered event, up + down (B)")
