@@ -5,13 +5,18 @@
 >>> r.summary["latency_us"]["p50"], r.summary["lost"]            # doctest: +SKIP
 
 Public API: `run`, `Lab`, `Experiment`, `load`, `Run`, `list_runs`, `RunConfig`,
-`transport_names`, and the errors `ConfigError`, `RunError`,
-`IncompleteRunError`. Names are imported on first use, so the server and
-fleet processes (which import ``wslab.runner.server`` / ``wslab.runner.fleet``) do not load
-pandas and friends and their memory measures the transports, not the kit.
+`transport_names`, the errors `WslabError`, `ConfigError`, `RunError`,
+`IncompleteRunError`, and the modules the notebooks use: `models` (analytic
+predictions), `stats`, `analysis` (tables from runs), `plots` and `studies`
+(one module per notebook). Names are imported on first use, so the server and
+fleet processes (which import ``wslab.runner.server`` / ``wslab.runner.fleet``)
+do not load pandas and friends and their memory measures the transports, not
+the kit.
 """
 
 from importlib import import_module
+from types import ModuleType
+from typing import Any
 
 from .core.errors import ConfigError, IncompleteRunError, RunError, WslabError
 
@@ -26,6 +31,8 @@ _LAZY = {
     "load": "runner.store",
     "RunConfig": "runner.config",
 }
+#: submodules reachable as attributes (``wslab.models``) without an import of their own
+_SUBMODULES = ("analysis", "models", "plots", "stats", "studies")
 
 __all__ = [
     "ConfigError",
@@ -36,9 +43,14 @@ __all__ = [
     "RunConfig",
     "RunError",
     "WslabError",
+    "analysis",
     "list_runs",
     "load",
+    "models",
+    "plots",
     "run",
+    "stats",
+    "studies",
     "transport_names",
 ]
 
@@ -50,7 +62,14 @@ def transport_names() -> list[str]:
     return names()
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        module: ModuleType = import_module(f".{name}", __name__)
+        return module
     raise AttributeError(f"module 'wslab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
