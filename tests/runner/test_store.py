@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 
 from wslab.core.errors import IncompleteRunError
-from wslab.runner.store import RunWriter, list_runs, load
+from wslab.runner.store import (
+    RunWriter,
+    list_runs,
+    load,
+    temporary_dir,
+    temporary_dirs,
+    temporary_owner,
+)
 
 
 def _tables():
@@ -61,3 +68,21 @@ def test_load_refuses_missing_tables(tmp_path):
     (d / "manifest.json").write_text(json.dumps({"status": "complete"}))
     with pytest.raises(IncompleteRunError, match="missing summary.json"):
         load(d)
+
+
+def test_temporary_directories_are_named_and_found_by_the_store(tmp_path):
+    w = RunWriter(tmp_path / "r4")
+    assert w.tmp == temporary_dir(tmp_path.resolve() / "r4")
+    assert temporary_owner(w.tmp) == os.getpid()
+    leftover = temporary_dir(tmp_path / "r5", pid=999_999_999)
+    assert leftover.name == ".r5.tmp-999999999" and temporary_owner(leftover) == 999_999_999
+    leftover.mkdir()
+    (tmp_path / ".hidden").mkdir()  # hidden but not a run's temporary directory
+    (tmp_path / ".r6.tmp-12").write_text("a file, not a directory")
+    (tmp_path / "r7.tmp-5").mkdir()  # not hidden: a run called that
+    assert temporary_dirs(tmp_path) == sorted([w.tmp, leftover])
+    assert temporary_owner(tmp_path / ".hidden") is None
+    assert temporary_owner(tmp_path / "r7.tmp-5") is None
+    assert temporary_dirs(tmp_path / "missing") == []
+    w.abort()
+    assert temporary_dirs(tmp_path) == [leftover]

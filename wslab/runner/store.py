@@ -8,16 +8,19 @@ A run is a directory::
     <run>/connections.parquet  one row per TCP connection: bytes and segments each
                              way (kernel counters), requests, empty responses
 
-It is written into a hidden sibling ``.<name>.tmp-<pid>`` and renamed into
-place only when complete (rename is atomic on one file system), so a run that
-was killed never looks complete: `load` refuses anything without a complete
-manifest.
+It is written into a hidden sibling ``.<name>.tmp-<pid>`` (`temporary_dir`)
+and renamed into place only when complete (rename is atomic on one file
+system), so a run that was killed never looks complete: `load` refuses
+anything without a complete manifest. `temporary_dirs` and `temporary_owner`
+find such leftovers and the process that was writing them, so callers never
+re-derive the naming.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +30,36 @@ import pandas as pd
 
 from ..core.errors import IncompleteRunError
 
-__all__ = ["Run", "RunWriter", "list_runs", "load"]
+__all__ = ["Run", "RunWriter", "list_runs", "load", "temporary_dir", "temporary_dirs",
+           "temporary_owner"]
 
 FILES = ("manifest.json", "summary.json", "messages.parquet", "connections.parquet")
+#: ``.<name>.tmp-<pid>``: hidden, so listings skip it; the pid tells whether
+#: the writer is still alive.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)")
+
+
+def temporary_dir(final: str | os.PathLike, pid: int | None = None) -> Path:
+    """Where process ``pid`` (default: this one) writes the run bound for ``final``."""
+    final = Path(final)
+    return final.parent / f".{final.name}.tmp-{os.getpid() if pid is None else pid}"
+
+
+def temporary_owner(path: str | os.PathLike) -> int | None:
+    """The pid of the process writing ``path`` if ``path`` is named like a run's
+    temporary directory (`temporary_dir`), else None."""
+    m = _TEMPORARY.fullmatch(Path(path).name)
+    return int(m.group("pid")) if m else None
+
+
+def temporary_dirs(root: str | os.PathLike) -> list[Path]:
+    """The temporary run directories directly under ``root``: runs being
+    written now, or left by writers that were killed (`temporary_owner` gives
+    the writer's pid, to tell which)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if temporary_owner(d) is not None and d.is_dir())
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -50,7 +80,7 @@ class RunWriter:
     def __init__(self, final: Path) -> None:
         self.final = Path(final).resolve()
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.final.parent / f".{self.final.name}.tmp-{os.getpid()}"
+        self.tmp = temporary_dir(self.final)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
