@@ -1,4 +1,4 @@
-"""Experiments: grid expansion, seeds, real sweeps, resuming, the sweep command."""
+"""Experiments: grid expansion, seeds, real sweeps, resuming, intervals, the sweep command."""
 
 from __future__ import annotations
 
@@ -6,17 +6,22 @@ import os
 import shutil
 import time
 
+import numpy as np
 import pytest
 
 import wslab
 from wslab.cli import main
 from wslab.core.errors import ConfigError
-from wslab.experiment import Experiment
+from wslab.core.events import schedule_offsets
+from wslab.experiment import METRICS, Experiment
+from wslab.runner.store import temporary_dir
+from wslab.stats import mean_ci
 
 from .conftest import TIMEOUT_FACTOR, wslab_processes
 
 SMALL = {"clients": 2, "rate": 50, "duration": 0.5, "schedule": "fixed"}
 GRID = {"transport": ["tcp", "short-poll"], "interval": [0.05]}
+SWEPT = {**SMALL, "schedule": "poisson"}  # the real sweep: a seeded Poisson stream
 
 
 def _dirs(root):
@@ -75,7 +80,8 @@ def test_seeds_are_deterministic_and_overridable(tmp_path):
 
     first = seeds(seed=7)
     assert first == seeds(seed=7)  # same experiment, same seeds
-    assert len(set(first)) == 6  # every (trial, repeat) has its own
+    # tcp and sse share each repeat's seed; the three repeats differ
+    assert first[:3] == first[3:] and len(set(first)) == 3
     assert all(0 <= s < 2**63 for s in first)
     assert set(first).isdisjoint(seeds(seed=8))
     # adding a grid value keeps the other trials' seeds (resuming stays possible)
@@ -87,6 +93,41 @@ def test_seeds_are_deterministic_and_overridable(tmp_path):
     assert [(t.id, t.seed) for t in fixed.trials] == [
         ("tcp_seed=3_rep0", 3), ("tcp_seed=3_rep1", 3), ("tcp_seed=4_rep0", 4),
         ("tcp_seed=4_rep1", 4)]
+
+
+def test_transports_of_a_repeat_share_the_schedule(tmp_path):
+    """Everything but the schedule (transport, interval, clients, payload,
+    options, delay) leaves the seed alone: within a repeat every such trial
+    publishes the same events; repeats differ."""
+    exp = Experiment("shared", grid=[
+        {"transport": ["websocket"], "options": [{"compression": False}, {"compression": True}]},
+        {"transport": ["sse", "long-poll", "tcp"], "clients": [1, 3], "payload": [16, 512]},
+        {"transport": ["short-poll"], "interval": [0.1, 1.0], "delay": [None, "5ms"]},
+    ], repeats=3, base={"rate": 20, "duration": 2}, root=tmp_path, seed=11)
+    assert len({t.id for t in exp.trials}) == (2 + 3 * 4 + 4) * 3
+    seeds = {r: {t.seed for t in exp.trials if t.repeat == r} for r in range(3)}
+    assert all(len(s) == 1 for s in seeds.values())  # one seed per repeat
+    assert len(set.union(*seeds.values())) == 3  # repeats differ
+    # the same seed and schedule parameters: the same event times
+    a, b = exp.trials[0].config, exp.trials[-3].config  # websocket and short-poll, repeat 0
+    assert (a.transport, b.transport, a.seed) == ("websocket", "short-poll", b.seed)
+    times = [schedule_offsets(c.schedule, c.rate, c.duration, c.seed, c.burst) for c in (a, b)]
+    assert np.array_equal(*times)
+    again = exp.trials[1]  # the first trial's next repeat
+    assert again.repeat == 1 and not np.array_equal(
+        times[0], schedule_offsets("poisson", 20, 2, again.seed))
+
+    # schedule parameters do change it: each distinct schedule has its own seed
+    sched = Experiment("sched", grid=[
+        {"transport": ["sse"], "rate": [20, 40], "duration": [2, 3]},
+        {"transport": ["sse"], "schedule": ["burst"], "rate": [20], "burst": [5, 10]},
+        {"transport": ["sse"], "schedule": ["fixed"], "rate": [20, 40]},
+    ], root=tmp_path, seed=11)
+    assert len({t.seed for t in sched.trials}) == len(sched.trials) == 4 + 2 + 2
+    # burst only counts for the burst schedule (it does not apply to the others)
+    plain = Experiment("b", grid={"transport": ["sse"], "burst": [5, 10]},
+                       base={"rate": 20, "duration": 2}, root=tmp_path, seed=11)
+    assert [t.seed for t in plain.trials] == [exp.trials[0].seed]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -120,7 +161,7 @@ def test_bad_input_raises_before_anything_exists(kwargs, message, tmp_path, _iso
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep") / "exp"
-    exp = Experiment("exp", grid=GRID, repeats=2, base=SMALL, root=root, seed=1)
+    exp = Experiment("exp", grid=GRID, repeats=2, base=SWEPT, root=root, seed=1)
     t0 = time.monotonic()
     df = exp.run(progress=False)
     return exp, df, time.monotonic() - t0
@@ -146,7 +187,7 @@ def test_run_table_matches_each_runs_summary(swept):
         assert wslab.load(row.path).manifest["status"] == "complete"
         assert row.transport == p["transport"] == trial.params["transport"]
         assert row.seed == p["seed"] == trial.seed and row["repeat"] == trial.repeat
-        assert (row.clients, row.rate, row.duration, row.schedule) == (2, 50.0, 0.5, "fixed")
+        assert (row.clients, row.rate, row.duration, row.schedule) == (2, 50.0, 0.5, "poisson")
         for q in ("p50", "p90", "p99", "p999", "max", "mean"):
             assert row[f"latency_{q}_us"] == s["latency_us"][q]
         for k in ("published", "delivered", "lost", "bytes_up", "bytes_down", "requests"):
@@ -155,7 +196,9 @@ def test_run_table_matches_each_runs_summary(swept):
     short = df[df.transport == "short-poll"]
     assert (short.interval == 0.05).all() and df[df.transport == "tcp"].interval.isna().all()
     assert (short.requests > 0).all() and (df[df.transport == "tcp"].requests == 0).all()
-    assert df.seed.nunique() == 4
+    # both transports of a repeat got one seed, hence one Poisson schedule
+    assert df.seed.nunique() == 2 and (df.groupby("repeat").seed.nunique() == 1).all()
+    assert (df.groupby("repeat").published.nunique() == 1).all()
     assert wslab_processes(parent=os.getpid()) == []  # the Lab and fleets are gone
 
 
@@ -182,7 +225,7 @@ def test_rerun_reuses_everything_and_resumes_after_loss(swept):
     assert len(names) == 4
     mtimes = {n: (root / n / "manifest.json").stat().st_mtime_ns for n in names}
 
-    again = Experiment("exp", grid=GRID, repeats=2, base=SMALL, root=root, seed=1)
+    again = Experiment("exp", grid=GRID, repeats=2, base=SWEPT, root=root, seed=1)
     t0 = time.monotonic()
     df = again.run(progress=False)
     elapsed = time.monotonic() - t0
@@ -194,10 +237,10 @@ def test_rerun_reuses_everything_and_resumes_after_loss(swept):
 
     # a lost trial and a killed run's leftover: only the lost trial runs again
     shutil.rmtree(root / "tcp_rep1")
-    leftover = root / ".tcp_rep1.tmp-999999999"
+    leftover = temporary_dir(root / "tcp_rep1", pid=999_999_999)  # a killed writer's
     leftover.mkdir()
     (leftover / "manifest.json").write_text('{"status": "running"}')
-    third = Experiment("exp", grid=GRID, repeats=2, base=SMALL, root=root, seed=1).run(
+    third = Experiment("exp", grid=GRID, repeats=2, base=SWEPT, root=root, seed=1).run(
         progress=False)
     assert list(third.reused) == [True, False, True, True]
     assert _dirs(root) == names and not leftover.exists()
@@ -208,12 +251,99 @@ def test_rerun_reuses_everything_and_resumes_after_loss(swept):
 def test_changed_parameters_are_refused_not_mixed(swept):
     exp, _, _ = swept
     names = _dirs(exp.root)
-    changed = Experiment("exp", grid=GRID, repeats=2, base={**SMALL, "payload": 128},
+    changed = Experiment("exp", grid=GRID, repeats=2, base={**SWEPT, "payload": 128},
                          root=exp.root, seed=1)
     with pytest.raises(ConfigError, match=r"other parameters \(payload 64 here, 128 wanted\)"):
         changed.run(progress=False)
+    # another seed (e.g. a run stored under an earlier seed rule) is never reused
+    reseeded = Experiment("exp", grid=GRID, repeats=2, base=SWEPT, root=exp.root, seed=2)
+    with pytest.raises(ConfigError, match=r"other parameters \(seed \d+ here, \d+ wanted\); "
+                                          r"trial seeds derive from the experiment seed"):
+        reseeded.run(progress=False)
+    with pytest.raises(ConfigError, match="seed"):
+        reseeded.runs  # noqa: B018 - loading refuses too
     assert _dirs(exp.root) == names
     assert wslab_processes(parent=os.getpid()) == []
+
+
+# -- intervals over repeats, runs and clients ----------------------------------
+def test_aggregate_gives_each_metric_an_interval_over_repeats(swept):
+    exp, df, _ = swept
+    agg = exp.aggregate()
+    assert list(agg.columns[:3]) == ["transport", "interval", "runs"]
+    assert agg.transport.tolist() == ["tcp", "short-poll"] and agg.runs.tolist() == [2, 2]
+    assert np.isnan(agg.interval[0]) and agg.interval[1] == 0.05
+    for m in METRICS:
+        assert [m, f"{m}_low", f"{m}_high", f"{m}_n"] == [c for c in agg.columns
+                                                         if c.startswith(m)][:4]
+    for _, row in agg.iterrows():
+        runs = df[df.transport == row.transport]
+        for m in METRICS:
+            est = mean_ci(runs[m], unit="runs")
+            assert row[m] == pytest.approx(runs[m].mean()) and row[f"{m}_n"] == 2
+            assert (row[f"{m}_low"], row[f"{m}_high"]) == pytest.approx((est.low, est.high))
+            assert row[f"{m}_low"] <= row[m] <= row[f"{m}_high"]
+    boot = exp.aggregate(by="transport", metrics="latency_p50_us", method="bootstrap")
+    assert list(boot.columns) == ["transport", "runs", "latency_p50_us", "latency_p50_us_low",
+                                  "latency_p50_us_high", "latency_p50_us_n"]
+    per_rep = exp.aggregate(by=["repeat"], metrics=["published"])  # any table column
+    assert per_rep.published.tolist() == df.groupby("repeat").published.mean().tolist()
+    for kwargs, message in [({"by": "colour"}, "cannot group by colour"),
+                            ({"metrics": ["speed"]}, r"unknown metric\(s\) speed"),
+                            ({"metrics": ["schedule"]}, "metric schedule is not numeric"),
+                            ({"method": "z"}, "method must be 't' or 'bootstrap'")]:
+        with pytest.raises(ConfigError, match=message):
+            exp.aggregate(**kwargs)
+
+
+def test_latency_ci_resamples_runs_clients_or_events(swept):
+    exp, df, _ = swept
+    lat = exp.latencies()
+    # each row is one first delivery: its client and event identify it
+    m = exp.messages()
+    one = m[m.trial == "tcp_rep0"].drop_duplicates(["client_id", "seq"]).set_index(
+        ["client_id", "seq"]).latency_us
+    mine = lat[lat.trial == "tcp_rep0"].set_index(["client_id", "seq"]).latency_us
+    assert mine.to_dict() == pytest.approx(one.loc[mine.index].to_dict())
+
+    runs = exp.latency_ci()  # the pooled median, resampling whole runs
+    assert list(runs.columns) == ["transport", "interval", "runs", "latency_p50_us",
+                                  "latency_p50_us_low", "latency_p50_us_high",
+                                  "latency_p50_us_n"]
+    assert runs.latency_p50_us_n.tolist() == [2, 2]
+    for _, row in runs.iterrows():
+        pooled = lat[lat.transport == row.transport].latency_us
+        assert row.latency_p50_us == np.quantile(pooled, 0.5, method="inverted_cdf")
+        assert row.latency_p50_us_low <= row.latency_p50_us <= row.latency_p50_us_high
+    clients = exp.latency_ci(0.99, resample="client")
+    assert clients.latency_p99_us_n.tolist() == [4, 4]  # 2 runs × 2 clients
+    events = exp.latency_ci("mean", resample="event", by="transport")
+    for _, row in events.iterrows():
+        mine = lat[lat.transport == row.transport]
+        assert row.latency_mean_us == pytest.approx(mine.latency_us.mean())
+        assert row.latency_mean_us_n == len(mine.groupby(["trial", "seq"], observed=True))
+    for kwargs, message in [({"resample": "delivery"}, "resample must be one of run, client"),
+                            ({"statistic": 99}, "quantile statistic must be between 0 and 1")]:
+        with pytest.raises(ConfigError, match=message):
+            exp.latency_ci(**kwargs)
+
+
+def test_intervals_group_by_options_when_options_vary(tmp_path):
+    """Trials that differ in a transport option: per-delivery tables keep the
+    options dict, the interval tables group by its flattened columns."""
+    exp = Experiment("opt", grid={"transport": ["websocket"],
+                                  "options": [{"compression": False}, {"compression": True}]},
+                     base={"clients": 1, "rate": 20, "duration": 0.5}, root=tmp_path, seed=2)
+    exp.run(progress=False)
+    lat = exp.latencies()
+    assert [o["compression"] for o in lat.drop_duplicates("trial").options] == [False, True]
+    agg = exp.aggregate(metrics=["bytes_down_per_event"])
+    assert agg.option_compression.tolist() == [False, True] and agg.runs.tolist() == [1, 1]
+    assert agg.bytes_down_per_event_n.tolist() == [1, 1]  # one repeat: no interval
+    assert agg.bytes_down_per_event_low.isna().all()
+    ci = exp.latency_ci("median", resample="client")
+    assert ci.option_compression.tolist() == [False, True]
+    assert ci.latency_p50_us_n.tolist() == [1, 1] and ci.latency_p50_us_high.isna().all()
 
 
 # -- the sweep command ---------------------------------------------------------

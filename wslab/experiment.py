@@ -4,7 +4,8 @@
 ...                                    "interval": [0.1, 0.5]},
 ...                  base={"clients": 10, "rate": 50, "duration": 5}, repeats=3)
 >>> df = exp.run()                                          # doctest: +SKIP
->>> df.groupby(["transport", "interval"]).latency_p50_us.median()   # doctest: +SKIP
+>>> exp.aggregate()          # one row per trial, each metric with _low, _high, _n   # doctest: +SKIP
+>>> exp.latency_ci(0.99)     # pooled p99 per trial, resampling whole runs           # doctest: +SKIP
 
 Trials. ``grid`` is a dict of lists whose product gives the trials, or a list
 of such dicts (their products one after the other: a conditional grid, e.g.
@@ -23,16 +24,37 @@ not four.
 
 Seeds. Unless ``seed`` is given (in the grid, a trial or ``base``; repeats then
 share it), each trial's seed derives from the experiment's ``seed``, the
-trial's parameters (its stable identity: adding values to a grid leaves the
-other trials' seeds unchanged) and the repeat number.
+repeat number and the trial's *schedule* parameters only: ``schedule``,
+``rate``, ``duration`` and (for ``schedule="burst"``) ``burst`` — exactly what
+`wslab.core.events.schedule_offsets` draws the event times from. So within
+one repeat every trial with the same schedule gets the same seed whatever
+its transport, interval, clients, payload, options or delay: websocket and
+SSE see the same Poisson stream (and the same payload bytes and jitter
+draws), and comparisons between them are paired (`wslab.stats.ratio_ci`).
+Different repeats get different seeds, hence independent schedules. The seed
+is a stable function of these values: adding values to a grid leaves the
+other trials' seeds unchanged. (Runs stored before this rule have other
+seeds; resuming refuses them, see below.)
+
+Repeats and intervals. ``repeats`` defaults to 1, which gives one run per
+trial and no interval: that keeps single heavy runs (the scalability
+notebook's 10,000 clients, idle long-poll memory) at their cost and existing
+callers' trial lists as they are. Figures that compare transports
+or check a model should set ``repeats`` (3 at least; `wslab.stats.runs_needed`
+says how many for a given precision from a pilot's between-run spread):
+`Experiment.aggregate` gives each metric's mean over repeats with a t interval,
+`Experiment.latency_ci` a pooled latency statistic with a bootstrap over runs
+(or clients, or events). Per-delivery rows are never taken as independent
+(see `wslab.stats`).
 
 Storage and resuming. Trial runs go to ``<root>/<trial-id>`` (default root:
 ``runs_dir() / name``), where the trial id is the transport and the trial's
 own parameters plus the repeat, e.g. ``short-poll_interval=0.1_rep0``.
 `Experiment.run` reuses every trial whose directory holds a complete run with
-the same parameters, and refuses (before starting anything) a directory with
-different parameters or an incomplete run; hidden temporary directories left
-by killed runs are removed.
+the same parameters (the seed included), and refuses (before starting
+anything) a directory with different parameters or an incomplete run; hidden
+temporary directories left by killed runs (`wslab.runner.store.temporary_dirs`)
+are removed.
 
 Every trial is validated when the `Experiment` is created: bad input raises
 `ConfigError` before any process, file or directory exists.
@@ -47,20 +69,21 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from . import transports
+from . import stats, transports
 from .core.errors import ConfigError, IncompleteRunError
 from .core.paths import runs_dir
 from .runner.config import RunConfig
-from .runner.store import Run, load
+from .runner.store import Run, load, temporary_dirs, temporary_owner
 
-__all__ = ["Experiment", "Trial"]
+__all__ = ["METRICS", "SCHEDULE_PARAMETERS", "Experiment", "Trial"]
 
 #: RunConfig fields a sweep may set (``out`` is the experiment's; ``host`` is
 #: one server's, so it may only be in ``base``).
@@ -68,6 +91,15 @@ _RESERVED = ("out",)
 _BASE_ONLY = ("host",)
 #: Columns of `Experiment.run` shown first, in this order.
 _LEAD = ("trial", "repeat")
+#: The RunConfig fields `wslab.core.events.schedule_offsets` draws event times
+#: from (besides the seed): a derived seed depends on these and the repeat only.
+SCHEDULE_PARAMETERS = ("schedule", "rate", "duration", "burst")
+#: Per-run metrics `Experiment.aggregate` summarises by default (those present).
+METRICS = ("latency_mean_us", "latency_p50_us", "latency_p99_us", "bytes_up_per_event",
+           "bytes_down_per_event", "requests_per_event", "server_cpu_us_per_event")
+#: `Experiment.latency_ci` resampling units: cluster columns and their name.
+_RESAMPLE = {"run": (["trial"], "runs"), "client": (["trial", "client_id"], "clients"),
+             "event": (["trial", "seq"], "events")}
 
 
 def _fields() -> list[str]:
@@ -211,8 +243,9 @@ class Experiment:
                 raise ConfigError(f"trials {ids[tid]} and {params} get the same folder name "
                                   f"{tid!r}; make their parameters differ more visibly")
             ids[tid] = params
+            shape = _schedule_key(RunConfig(**merged).validate())
             for rep in range(self.repeats):
-                seed = merged["seed"] if "seed" in merged else _derive_seed(self.seed, params, rep)
+                seed = merged["seed"] if "seed" in merged else _derive_seed(self.seed, shape, rep)
                 cfg = RunConfig(**{**merged, "seed": seed}).validate()
                 rid = f"{tid}_rep{rep}"
                 planned.append(Trial(rid, dict(params), rep, cfg.seed, cfg, self.root / rid))
@@ -236,27 +269,28 @@ class Experiment:
                 run = load(t.path)
             except IncompleteRunError as exc:
                 raise ConfigError(f"{exc}; it is in the way of trial {t.id}: remove it") from None
-            diff = _param_diff(t.config, run.manifest.get("parameters", {}))
-            if diff:
+            diffs = _param_diff(t.config, run.manifest.get("parameters", {}))
+            if diffs:
+                why = ("; trial seeds derive from the experiment seed, the repeat and the "
+                       "schedule only (shared by every transport of a repeat), so a run "
+                       "stored with another seed is not reused"
+                       if [d.split()[0] for d in diffs] == ["seed"] else "")
                 raise ConfigError(
-                    f"{t.path} holds a run with other parameters ({diff}); give the "
-                    "experiment another name or root, or remove that folder"
+                    f"{t.path} holds a run with other parameters ({'; '.join(diffs)}){why}; "
+                    "give the experiment another name or root, or remove that folder"
                 )
             found[t.id] = run
         return found
 
     def _remove_leftovers(self) -> None:
-        """Remove hidden temporary folders of killed runs (their process is gone)."""
+        """Remove temporary folders of killed runs: their writer is gone, or is
+        this process (called before it starts a run here)."""
         import psutil
 
-        if not self.root.is_dir():
-            return
-        for d in self.root.iterdir():
-            m = re.fullmatch(r"\..+\.tmp-(\d+)", d.name)
-            if m and d.is_dir():
-                pid = int(m.group(1))
-                if pid == os.getpid() or not psutil.pid_exists(pid):
-                    shutil.rmtree(d, ignore_errors=True)
+        for d in temporary_dirs(self.root):
+            pid = temporary_owner(d)
+            if pid == os.getpid() or not psutil.pid_exists(pid):
+                shutil.rmtree(d, ignore_errors=True)
 
     def run(self, progress: bool = True) -> pd.DataFrame:
         """Measure every trial not yet measured; one row per trial (see `table`).
@@ -337,6 +371,8 @@ class Experiment:
         df["trial"] = pd.Categorical(df["trial"], categories=[t.id for t in self.trials])
         for k in self.keys:  # e.g. interval: a number, or None where it does not apply
             values = df[k].dropna()
+            if len(values) and isinstance(values.iloc[0], Mapping):
+                continue  # options: a dict per row (unhashable), kept as it is
             if df[k].dtype == object and len(values) and all(
                 isinstance(v, int | float) and not isinstance(v, bool) for v in values.unique()
             ):
@@ -359,11 +395,122 @@ class Experiment:
     def latencies(self) -> pd.DataFrame:
         """One-way latency (``latency_us``) of each first delivery after the
         warm-up — the population of the summaries' percentiles, for ECDFs —
-        with ``trial``, ``repeat`` and the varying parameters attached."""
-        return self._per_trial(
-            r.latency_us().rename("latency_us").reset_index(drop=True).to_frame()
-            for r in self.runs
-        )
+        with its ``client_id`` and ``seq`` (the units `latency_ci` can
+        resample) and ``trial``, ``repeat`` and the varying parameters attached."""
+        frames = []
+        for r in self.runs:
+            lat = r.latency_us()
+            ids = r.messages.loc[lat.index, ["client_id", "seq"]]
+            frames.append(pd.DataFrame({"latency_us": lat.to_numpy(),
+                                        "client_id": ids.client_id.to_numpy(),
+                                        "seq": ids.seq.to_numpy()}))
+        return self._per_trial(frames)
+
+    # -- intervals ------------------------------------------------------------
+    def _grouping(self, by: str | Sequence[str] | None) -> tuple[list[str], pd.DataFrame]:
+        """The group columns and `table` with a ``_group`` number per row.
+
+        ``by=None``: the varying parameters (`keys`; options as their
+        ``option_<name>`` columns), so each group is one trial's repeats."""
+        df = self.table()
+        if by is None:
+            cols = [c for k in self.keys
+                    for c in ([c for c in df.columns if c.startswith("option_")]
+                              if k == "options" else [k])]
+        else:
+            cols = [by] if isinstance(by, str) else list(by)
+            missing = [c for c in cols if c not in df.columns]
+            if missing:
+                raise ConfigError(f"cannot group by {', '.join(map(str, missing))}: not a column "
+                                  f"of the table; columns: {', '.join(df.columns)}")
+        df["_group"] = df.groupby(cols, sort=False, dropna=False).ngroup()
+        return cols, df
+
+    def aggregate(self, by: str | Sequence[str] | None = None,
+                  metrics: Sequence[str] | None = None, level: float = 0.95,
+                  method: str = "t", n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+        """Each per-run metric over the runs of each group, with an interval.
+
+        Groups the rows of `table` by ``by`` (default: the trial, i.e. its
+        varying parameters, so a group holds one trial's repeats) and gives,
+        per metric, the mean over the group's runs and ``<metric>_low``,
+        ``<metric>_high``, ``<metric>_n`` (runs with a finite value). Runs are
+        the independent unit (see `wslab.stats`). ``method``: ``"t"`` (Student
+        t interval, `wslab.stats.mean_ci`: right for a handful of repeats) or
+        ``"bootstrap"`` (percentile bootstrap of the mean over runs, seeded by
+        ``seed``). One run per group gives NaN bounds: set ``repeats``.
+        ``metrics``: any numeric columns of `table`; default `METRICS` (those
+        present). Columns: the group columns, ``runs``, then the metrics.
+        """
+        if method not in ("t", "bootstrap"):
+            raise ConfigError(f"method must be 't' or 'bootstrap', not {method!r}")
+        cols, df = self._grouping(by)
+        wanted = [m for m in METRICS if m in df.columns] if metrics is None else (
+            [metrics] if isinstance(metrics, str) else list(metrics))
+        missing = [m for m in wanted if m not in df.columns]
+        if missing:
+            raise ConfigError(f"unknown metric(s) {', '.join(map(str, missing))}; columns of "
+                              f"the table: {', '.join(c for c in df.columns if c != '_group')}")
+        rows = []
+        for _, g in df.groupby("_group", sort=True):
+            row: dict[str, Any] = {c: g[c].iloc[0] for c in cols}
+            row["runs"] = len(g)
+            for m in wanted:
+                try:
+                    values = g[m].to_numpy(dtype=float)
+                except (TypeError, ValueError):
+                    raise ConfigError(f"metric {m} is not numeric") from None
+                values = values[np.isfinite(values)]
+                if not len(values):
+                    row.update({m: np.nan, f"{m}_low": np.nan, f"{m}_high": np.nan, f"{m}_n": 0})
+                    continue
+                est = (stats.mean_ci(values, level, unit="runs") if method == "t" else
+                       stats.bootstrap_ci(values, np.mean, level, n_boot, seed, unit="runs"))
+                row.update(est.as_dict(m))
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def latency_ci(self, statistic: Any = 0.5, by: str | Sequence[str] | None = None,
+                   resample: str = "run", level: float = 0.95, n_boot: int = 2000,
+                   seed: int = 0, method: str = "percentile") -> pd.DataFrame:
+        """A statistic of the pooled `latencies` of each group, with a bootstrap
+        interval that resamples whole runs, clients or events.
+
+        ``statistic``: a quantile in (0, 1) (0.5 the median, 0.99 the p99),
+        ``"mean"``, ``"median"`` or a callable of an array. ``by`` as in
+        `aggregate` (default: one group per trial, pooling its repeats).
+        ``resample`` (see `wslab.stats`): ``"run"`` — whole runs, the
+        between-run variation a re-measurement would show (the default for
+        figures; it needs repeats, and with fewer than ~10 runs the interval
+        runs short, so prefer `aggregate` for means); ``"client"`` — each
+        run's clients (within-setup spread: narrower, about these runs only);
+        ``"event"`` — each run's events (a per-event model within runs).
+        Columns: the group columns, ``runs``, then ``latency_<stat>_us`` (e.g.
+        ``latency_p99_us``) with ``_low``, ``_high`` and ``_n`` (clusters).
+        """
+        if resample not in _RESAMPLE:
+            raise ConfigError(f"resample must be one of {', '.join(_RESAMPLE)}, not {resample!r}")
+        cluster, unit = _RESAMPLE[resample]
+        name = f"latency_{_stat_name(statistic)}_us"
+        cols, df = self._grouping(by)
+        lat = self.latencies()
+        group_of = dict(zip(df.trial, df["_group"], strict=True))
+        lat["_group"] = lat.trial.astype(str).map(group_of)
+        pooled = dict(iter(lat.groupby("_group", sort=True)))
+        rows = []
+        for gid, g in df.groupby("_group", sort=True):
+            row: dict[str, Any] = {c: g[c].iloc[0] for c in cols}
+            row["runs"] = len(g)
+            sub = pooled.get(gid)
+            if sub is None or sub.empty:
+                row.update({name: np.nan, f"{name}_low": np.nan, f"{name}_high": np.nan,
+                            f"{name}_n": 0})
+            else:
+                row.update(stats.cluster_bootstrap_ci(
+                    sub, cluster, "latency_us", statistic, level, n_boot, seed, method=method,
+                    unit=unit).as_dict(name))
+            rows.append(row)
+        return pd.DataFrame(rows)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -410,8 +557,33 @@ def _canonical(params: Mapping[str, Any]) -> str:
     return json.dumps(_plain(params), sort_keys=True, default=repr)
 
 
-def _derive_seed(seed: int, params: Mapping[str, Any], repeat: int) -> int:
-    text = f"{seed}|{_canonical(params)}|{repeat}"
+def _stat_name(statistic: Any) -> str:
+    """``0.99`` -> ``p99``, ``0.999`` -> ``p999``, ``"median"`` -> ``p50`` (as in summaries)."""
+    if statistic is np.median or statistic == "median":
+        return "p50"
+    if statistic is np.mean or statistic == "mean":
+        return "mean"
+    if isinstance(statistic, int | float) and not isinstance(statistic, bool):
+        if not 0 < statistic < 1:
+            raise ConfigError(f"a quantile statistic must be between 0 and 1, not {statistic!r}")
+        return "p" + f"{statistic * 100:g}".replace(".", "")
+    if callable(statistic):
+        return re.sub(r"\W+", "_", getattr(statistic, "__name__", "stat")).strip("_") or "stat"
+    raise ConfigError(f"statistic must be a quantile between 0 and 1, 'mean', 'median' or a "
+                      f"callable, not {statistic!r}")
+
+
+def _schedule_key(cfg: RunConfig) -> dict[str, Any]:
+    """The validated trial's `SCHEDULE_PARAMETERS` (``burst`` only for bursts)."""
+    key = {k: getattr(cfg, k) for k in SCHEDULE_PARAMETERS}
+    if cfg.schedule != "burst":
+        del key["burst"]  # not used by the other schedules
+    return key
+
+
+def _derive_seed(seed: int, schedule: Mapping[str, Any], repeat: int) -> int:
+    """A trial's seed from the experiment seed, its schedule and its repeat."""
+    text = f"{seed}|{_canonical(schedule)}|{repeat}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
 
 
@@ -432,7 +604,7 @@ def _trial_name(transport: Any, params: Mapping[str, Any]) -> str:
     return name.lstrip(".") or "trial"
 
 
-def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> str:
+def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> list[str]:
     want = json.loads(json.dumps(cfg.as_dict(), default=str))
     # A parameter or transport option newer than the stored run counts as
     # equal when the trial asks for its default: old run stores stay usable.
@@ -448,7 +620,7 @@ def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> str:
             continue  # a parameter newer than the run, at its default
         if want.get(k) != found.get(k):
             diffs.append(f"{k} {found.get(k)!r} here, {want.get(k)!r} wanted")
-    return "; ".join(diffs)
+    return diffs
 
 
 def _row(trial: Trial, run: Run, reused: bool) -> dict[str, Any]:
