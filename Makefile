@@ -1,5 +1,5 @@
 # wslab: two commands on a fresh machine (Python 3.11+ and make are all it needs).
-#   make test       set up .venv, then ruff + unit/integration tests + nbval (quick mode)
+#   make test       set up .venv, then ruff + mypy + unit/integration tests + nbval (quick mode)
 #   make reproduce  set up .venv, then execute every notebook in full mode (figures, data)
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.wslab-installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: setup test lint unit nbval reproduce benchmarks clean
+.PHONY: setup test lint typecheck unit nbval reproduce benchmarks clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ setup: $(STAMP)
 lint: setup
 	$(BIN)/ruff check .
 
+# Types: the settings are [tool.mypy] in pyproject.toml.
+typecheck: setup
+	$(BIN)/mypy wslab
+
 # One pytest session: unit + integration tests and every notebook under nbval.
-test: setup lint
+# The order of prerequisites is the order they run in (no make -j here).
+test: setup lint typecheck
 	WSLAB_QUICK=1 $(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax -p no:cacheprovider
 
 # Fresh measurements by default: the committed reference runs are removed first

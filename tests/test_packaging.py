@@ -31,3 +31,19 @@ def test_ci_runs_the_readme_test_command():
     readme = ROOT / "README.md"
     assert readme.exists() and "make test" in readme.read_text()
     assert "make reproduce" in readme.read_text()
+
+
+def test_make_test_runs_lint_then_the_type_checker():
+    makefile = (ROOT / "Makefile").read_text()
+    target = re.search(r"^test:(.*)$", makefile, re.M)
+    assert target, "Makefile has no test target"
+    prereqs = target.group(1).split()
+    assert prereqs.index("lint") < prereqs.index("typecheck")
+    assert re.search(r"^typecheck:.*\n\t\$\(BIN\)/mypy wslab$", makefile, re.M)
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["check_untyped_defs"] and mypy["warn_unused_ignores"]
+
+
+def test_license_is_an_spdx_expression():
+    # a TOML table ({text = ...}) is deprecated by setuptools (PEP 639)
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"

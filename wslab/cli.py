@@ -16,7 +16,7 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from .core.errors import ConfigError, WslabError
 
@@ -24,7 +24,7 @@ __all__ = ["format_summary", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, status 2
+    def error(self, message: str) -> NoReturn:  # one line, status 2
         self.exit(2, f"wslab: error: {message}\n")
 
 
@@ -153,9 +153,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         for name, url in lab.urls.items():
             print(f"  {name:<11} {url}")
         print(f"publishing {args.rate:g} events/s for {args.duration:g} s", flush=True)
-        lab.server.request("publish", timeout=args.duration + 60, schedule="fixed",
-                           rate=args.rate, duration=args.duration, payload=args.payload,
-                           seed=0)
+        server = lab.server
+        assert server is not None  # the with statement started it
+        server.request("publish", timeout=args.duration + 60, schedule="fixed",
+                       rate=args.rate, duration=args.duration, payload=args.payload, seed=0)
     return 0
 
 

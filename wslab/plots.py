@@ -26,6 +26,7 @@ if getattr(_rc, "_get_backend_or_none", lambda: "unknown")() is None:
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -106,7 +107,7 @@ def _legend(ax: Axes) -> None:
               borderaxespad=0.0)
 
 
-def model_cdf(ax: Axes, cdf: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
+def model_cdf(ax: Axes, cdf: Callable[[np.ndarray], float | np.ndarray], lo: float, hi: float,
               label: str, n: int = 400, **style: Any) -> Axes:
     """Draw an analytic CDF ``cdf(x)`` over ``[lo, hi]`` (log-spaced if x is log)."""
     if ax.get_xscale() == "log":
@@ -163,8 +164,8 @@ def overhead_bars(axes: Axes | Sequence[Axes], table: pd.DataFrame) -> list[Axes
     for bars in (up, down):
         ax.bar_label(bars, fmt="%.0f", fontsize="x-small", padding=1)
     # Legend keys in gray: the colour is the transport, the hatch is the direction.
-    handles = [Patch(facecolor="lightgray", hatch="//", edgecolor="black", lw=0.5,
-                     label=up.get_label()),
+    handles: list[Artist] = [Patch(facecolor="lightgray", hatch="//", edgecolor="black",
+                                   lw=0.5, label=up.get_label()),
                Patch(facecolor="dimgray", edgecolor="black", lw=0.5, label=down.get_label())]
     if "body_bytes_per_event" in t.columns:
         body = float(t["body_bytes_per_event"].mean())

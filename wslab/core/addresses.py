@@ -55,7 +55,7 @@ def parse_address(target: str | Sequence[Any]) -> tuple[str, int]:
                               "expected 'host:port' or a URL such as 'ws://127.0.0.1:8080/ws'")
     else:
         try:
-            host, port = target
+            host, port = tuple(target)
         except (TypeError, ValueError):
             raise ConfigError(f"expected (host, port), got {target!r}") from None
     if not isinstance(host, str) or not host:

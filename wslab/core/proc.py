@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from .errors import RunError
 
@@ -140,7 +140,7 @@ class ChildProcess:
         self.proc: subprocess.Popen | None = None
         self.ready: dict[str, Any] = {}
         self._buf = bytearray()
-        self._stderr = None
+        self._stderr: IO[bytes] | None = None
 
     # -- life cycle ---------------------------------------------------------
     def start(self, timeout: float = 30.0) -> dict[str, Any]:
@@ -210,7 +210,8 @@ class ChildProcess:
         finally:
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
                 except OSError:
                     pass
             if self._stderr is not None:
@@ -219,7 +220,7 @@ class ChildProcess:
 
     def kill(self) -> None:
         """Kill at once (used when the parent is being interrupted)."""
-        if self.alive():
+        if self.proc is not None and self.alive():
             self.proc.kill()
         self.stop(timeout=1)
 
@@ -237,21 +238,30 @@ class ChildProcess:
         detail = f"\n--- {self.name} stderr (last lines) ---\n{tail}" if tail else ""
         return RunError(f"{self.name} {what}{detail}")
 
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
+            raise self._fail("is not started")
+        return self.proc
+
     def _write(self, message: dict[str, Any]) -> None:
+        stdin = self._started().stdin
+        assert stdin is not None  # _started checked it
         try:
-            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
-            self.proc.stdin.flush()
+            stdin.write(json.dumps(message).encode() + b"\n")
+            stdin.flush()
         except (BrokenPipeError, ValueError) as exc:
             raise self._fail("is not running") from exc
 
     def _read(self, timeout: float, on_tick: Callable[[], None] | None) -> dict[str, Any]:
+        proc = self._started()
+        assert proc.stdout is not None  # _started checked it
         try:
-            complete = read_until(self.proc.stdout.fileno(), self._buf, b"\n", timeout, on_tick)
+            complete = read_until(proc.stdout.fileno(), self._buf, b"\n", timeout, on_tick)
         except TimeoutError:
             raise self._fail(f"did not answer within {timeout:.0f} s") from None
         if not complete:
-            self.proc.wait()
-            raise self._fail(f"exited with status {self.proc.returncode}")
+            proc.wait()
+            raise self._fail(f"exited with status {proc.returncode}")
         end = self._buf.index(b"\n")
         line = bytes(self._buf[:end])
         del self._buf[:end + 1]

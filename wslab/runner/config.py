@@ -186,7 +186,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int(name: str, value: Any, low: int, high: int, why: str = "") -> int:
+def _int(name: str, value: Any, low: int, high: float, why: str = "") -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not _is_int(value):

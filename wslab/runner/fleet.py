@@ -82,9 +82,9 @@ class Fleet:
         slots = asyncio.Semaphore(self.ramp_concurrency)
         self.tasks = [asyncio.create_task(self._one(k, c, slots))
                       for k, c in enumerate(self.ctxs)]
-        all_ready = asyncio.ensure_future(
+        all_ready: asyncio.Future[Any] = asyncio.ensure_future(
             asyncio.gather(*(c.is_ready.wait() for c in self.ctxs)))
-        failure = asyncio.ensure_future(_first_failure(self.tasks))
+        failure: asyncio.Future[Any] = asyncio.ensure_future(_first_failure(self.tasks))
         await asyncio.wait([all_ready, failure], return_when=asyncio.FIRST_COMPLETED)
         if not all_ready.done():
             await self.stop()

@@ -84,7 +84,7 @@ class DaskFleets:
         ]
         queue = Queue(f"{self.key}-ready", client=self.client)
         deadline = time.monotonic() + timeout
-        ready = []
+        ready: list[dict[str, Any]] = []
         while len(ready) < len(configs):
             failed = [f for f in self.futures if f.status == "error"]
             if failed:

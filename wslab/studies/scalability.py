@@ -153,18 +153,18 @@ def fit_slope(x: Sequence[float], y: Sequence[float]) -> dict[str, float]:
 
     Fewer than two distinct x give NaN slope (a single ratio is not a slope).
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if len(np.unique(x)) < 2:
-        return {"slope": np.nan, "intercept": np.nan, "r2": np.nan, "points": int(len(x))}
-    slope, intercept = np.polyfit(x, y, 1)
-    resid = y - (slope * x + intercept)
-    total = float(((y - y.mean()) ** 2).sum())
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    if len(np.unique(xa)) < 2:
+        return {"slope": np.nan, "intercept": np.nan, "r2": np.nan, "points": int(len(xa))}
+    slope, intercept = np.polyfit(xa, ya, 1)
+    resid = ya - (slope * xa + intercept)
+    total = float(((ya - ya.mean()) ** 2).sum())
     r2 = 1.0 - float((resid**2).sum()) / total if total > 0 else 1.0
     return {"slope": float(slope), "intercept": float(intercept), "r2": r2,
-            "points": int(len(x))}
+            "points": int(len(xa))}
 
 
 def slope_table(frame: pd.DataFrame, x: str = "clients", y: str = "rss_growth_bytes",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..core.profiles import PROFILES, headers_for
 from .base import Bind, ClientContext, Endpoint
 
 __all__ = ["batch_body", "check_headers", "close_session", "get_events", "new_session",
-           "parse_since", "start_app"]
+           "parse_since", "sockets_of", "start_app"]
 
 
 def check_headers(transport: str, options: dict[str, Any]) -> None:
@@ -73,18 +74,28 @@ class _Sockets:
         self.current: socket.socket | None = None
         self.in_flight = False  # a request sent and not yet answered
 
-    def __call__(self, addr_info) -> socket.socket:
+    def __call__(self, addr_info: tuple[Any, ...]) -> socket.socket:
         family, type_, proto, _, _ = addr_info
         self.current = self.ctx.new_socket(family, type_, proto)  # bound to the source
         return self.current
+
+
+#: each client session's socket tracker (a session has no typed slot of its own)
+_SOCKETS: weakref.WeakKeyDictionary[aiohttp.ClientSession, _Sockets] = (
+    weakref.WeakKeyDictionary())
+
+
+def sockets_of(session: aiohttp.ClientSession) -> _Sockets:
+    """The socket tracker of a session made by `new_session` (``.current``: in use)."""
+    return _SOCKETS[session]
 
 
 def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     """One session per simulated client, with its own single keep-alive connection.
 
     A shared connector would pool connections across clients and blur
-    per-client bytes; a browser tab has its own too. The session's
-    ``sockets.current`` is the socket in use, for the kernel counters.
+    per-client bytes; a browser tab has its own too. ``sockets_of(session).current``
+    is the socket in use, for the kernel counters.
     """
     sockets = _Sockets(ctx)
     connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
@@ -92,7 +103,7 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     # The "headers" option replays a header profile (wslab.core.profiles), e.g. a browser's.
     headers = headers_for(ctx.options.get("headers"), ctx.url)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers)
-    session.wslab_sockets = sockets  # type: ignore[attr-defined]
+    _SOCKETS[session] = sockets
     return session
 
 
@@ -101,14 +112,15 @@ async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: st
 
     Returns the number of events in the response.
     """
-    session.wslab_sockets.in_flight = True
+    sockets = _SOCKETS[session]
+    sockets.in_flight = True
     async with session.get(url) as resp:
         body = await resp.read()
         now = time.monotonic_ns()
-    session.wslab_sockets.in_flight = False
+    sockets.in_flight = False
     if resp.status != 200:
         raise RunError(f"GET {url} answered {resp.status}: {body[:200]!r}")
-    sock = session.wslab_sockets.current
+    sock = sockets.current
     ctx.conn.request(sock, empty=body == b"[]")
     ctx.conn.observe(sock, sock)
     events: list[dict[str, Any]] = json.loads(body)
@@ -125,7 +137,7 @@ async def close_session(ctx: ClientContext, session: aiohttp.ClientSession) -> N
     poll always is): its bytes were spent, so the counters are read once more
     and the request is counted, keeping bytes and requests consistent.
     """
-    sockets = session.wslab_sockets
+    sockets = _SOCKETS[session]
     if sockets.in_flight:
         ctx.conn.request(sockets.current, completed=False)
     ctx.conn.observe(sockets.current, sockets.current)

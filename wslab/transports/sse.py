@@ -19,7 +19,7 @@ from aiohttp_sse import sse_response
 
 from ..core.hub import Hub
 from . import register
-from ._http import check_headers, new_session, parse_since, start_app
+from ._http import check_headers, new_session, parse_since, sockets_of, start_app
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 
 __all__ = ["MAX_PING_S", "SseTransport"]
@@ -78,7 +78,7 @@ class SseTransport(Transport):
                 if ctx.last_seq:
                     headers["Last-Event-ID"] = str(ctx.last_seq)
                 async with session.get(f"{ctx.url}?ping={ping}", headers=headers) as resp:
-                    sock = session.wslab_sockets.current
+                    sock = sockets_of(session).current
                     ctx.conn.request(sock)
                     ctx.ready()
                     try:
