@@ -24,7 +24,7 @@ def test_browser_profile_costs_about_545_request_bytes(tmp_path):
                         out=str(tmp_path / profile), progress=False)
             assert r.summary["lost"] == 0
             per_request[profile] = r.summary["bytes_up"] / r.summary["requests"]
-    # Chromium 156 with one cookie sends about 545 B of request headers (DESIGN.md §2);
+    # Chromium 156 with one cookie sends about 545 B of request headers (docs/references.md);
     # the request line here is shorter than a page's, so allow +-10 %.
     assert 490 <= per_request["browser"] <= 600
     assert per_request["aiohttp"] < 200

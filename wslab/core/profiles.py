@@ -3,8 +3,9 @@
 The kit's own client (aiohttp) sends lean requests (~100 B of headers); a
 browser sends several times that on every poll. ``browser`` reproduces the
 request headers of a headless Chromium 156 ``fetch()`` poll to a local page,
-with one session cookie: about 545 bytes of request headers (DESIGN.md §2),
-the figure that replaces Kaazing's 871 bytes in the header-overhead model.
+with one session cookie: about 545 bytes of request headers (docs/references.md,
+"Browsers"), the figure that replaces Kaazing's 871 bytes in the header-overhead
+model.
 Real browsers come with the Playwright clients; this profile lets any run
 pay a browser's header bill.
 """

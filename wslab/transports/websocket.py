@@ -97,7 +97,8 @@ class WebSocketTransport(Transport):
             finally:
                 conns.discard(ws)
 
-        origins = options.get("origins")  # None: any Origin (set it to check, C10)
+        # None: any Origin; set it to check the Origin (C10 in docs/questions.md)
+        origins = options.get("origins")
         server = await serve(
             handler,
             bind.host,
@@ -105,7 +106,7 @@ class WebSocketTransport(Transport):
             compression="deflate",  # accepted only when the client offers it
             max_size=MAX_MESSAGE,
             origins=origins,
-            ping_interval=None,  # heartbeats are an experiment of their own (C9)
+            ping_interval=None,  # heartbeats are an experiment of their own (C9, docs/questions.md)
             backlog=4096,
             **bind.kwargs(),
         )
