@@ -61,6 +61,25 @@ def test_ecdf_groups_by_any_column_and_linear_scale(runs, fig_ax):
     assert ax.get_xscale() == "linear" and len(ax.get_lines()) == 2
 
 
+def test_ccdf_is_the_tail_view_on_log_log_axes(runs, fig_ax):
+    _, ax = fig_ax
+    frame = analysis.latency_frame(runs)
+    plots.ccdf(ax, frame)
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "one-way latency (µs)" and "≥" in ax.get_ylabel()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0].startswith("websocket (n = ")
+    for line, run in zip(lines, runs.values(), strict=True):
+        x, y = line.get_data()
+        n = run.summary["latency_count"]
+        assert len(x) == n and (x[1:] >= x[:-1]).all()
+        # P(X >= x): 1 at the smallest sample, 1/n at the largest, never 0 (log axis)
+        assert y[0] == pytest.approx(1.0) and y[-1] == pytest.approx(1 / n)
+        assert (y[1:] <= y[:-1]).all()
+
+
 def test_short_poll_model_cdf_rises_from_one_transit_to_interval_plus_transit(runs, fig_ax):
     _, ax = fig_ax
     plots.ecdf(ax, analysis.latency_frame(runs))
@@ -97,6 +116,32 @@ def test_overhead_bars_show_bytes_up_down_and_requests(runs):
     assert len(ax.patches) == 2 * len(table)
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_overhead_bars_draw_intervals_where_the_table_has_them(runs):
+    fig, axes = plt.subplots(1, 2)
+    table = analysis.runs_table(runs)
+    for col in ("bytes_up_per_event", "bytes_down_per_event", "requests_per_event"):
+        table[f"{col}_low"] = table[col] * 0.9
+        table[f"{col}_high"] = table[col] * 1.2
+    table.loc[0, "requests_per_event_low"] = float("nan")  # no interval: no error bar
+    plots.overhead_bars(axes, table)
+    bytes_ax, req_ax = axes
+
+    def spans(ax):  # both ends of every error bar's vertical segment
+        out = []
+        for coll in ax.collections:
+            for seg in coll.get_segments():
+                if len(seg) == 2 and seg[0][0] == seg[1][0]:
+                    out += sorted((seg[0][1], seg[1][1]))
+        return sorted(out)
+
+    want = sorted(v * k for v in [*table.bytes_up_per_event, *table.bytes_down_per_event]
+                  for k in (0.9, 1.2))
+    assert spans(bytes_ax) == pytest.approx(want)
+    sp = table.requests_per_event.iloc[1]
+    assert spans(req_ax) == pytest.approx([sp * 0.9, sp * 1.2])
+    plt.close(fig)
 
 
 def test_caption_and_save_figure_write_a_png_under_wslab_home(runs, fig_ax, tmp_path,

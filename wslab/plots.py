@@ -38,6 +38,7 @@ from .models import short_poll_latency_cdf  # noqa: E402
 __all__ = [
     "LATENCY_LABEL",
     "caption",
+    "ccdf",
     "ecdf",
     "model_cdf",
     "overhead_bars",
@@ -101,6 +102,37 @@ def ecdf(ax: Axes, frame: pd.DataFrame, by: str = "transport", value: str = "lat
     return ax
 
 
+def ccdf(ax: Axes, frame: pd.DataFrame, by: str = "transport", value: str = "latency_us",
+         label: str | None = None) -> Axes:
+    """Empirical complementary CDFs (the tail view) of ``value`` on log-log axes.
+
+    One step line per ``by`` group, as `ecdf` draws them (same colours, order
+    and legend text), at height P(X >= x): the largest sample sits at 1/n, so
+    the p99 is read at 0.01 and every sample stays on the log axis.
+    """
+    label = label or ("label" if "label" in frame.columns else by)
+    groups = frame[by]
+    order = (list(groups.cat.categories) if isinstance(groups.dtype, pd.CategoricalDtype)
+             else list(dict.fromkeys(groups)))
+    colors = transport_colors([str(g) for g in order])
+    for name in order:
+        part = frame[groups == name]
+        x = np.sort(part[value].to_numpy(dtype=float))
+        if len(x) == 0:
+            continue
+        y = (len(x) - np.arange(len(x))) / len(x)
+        ax.step(x, y, where="post", color=colors.get(str(name)), lw=1.6,
+                label=f"{part[label].iloc[0]} (n = {len(x):,})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(_VALUE_LABELS.get(value, value))
+    ax.set_ylabel("fraction of deliveries ≥ x")
+    ax.grid(True, which="major", alpha=0.4)
+    ax.grid(True, which="minor", axis="x", alpha=0.15)
+    _legend(ax)
+    return ax
+
+
 def _legend(ax: Axes) -> None:
     """Legend outside the axes, on the right: ECDFs fill the plot area."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
@@ -147,7 +179,9 @@ def overhead_bars(axes: Axes | Sequence[Axes], table: pd.DataFrame) -> list[Axes
     ``bytes_up_per_event``, ``bytes_down_per_event``, ``requests_per_event``,
     and optionally ``label`` (tick text) and ``body_bytes_per_event`` (drawn
     as a dashed line: what the event itself weighs). One axis: bytes only;
-    two axes: bytes and HTTP requests per delivered event.
+    two axes: bytes and HTTP requests per delivered event. Where the table
+    has ``<column>_low`` and ``<column>_high`` (an interval, e.g. from
+    `wslab.stats.mean_ci` over runs), each bar gets that error bar.
     """
     axes = [axes] if isinstance(axes, Axes) else list(axes)
     t = table.reset_index() if "transport" not in table.columns else table
@@ -161,8 +195,9 @@ def overhead_bars(axes: Axes | Sequence[Axes], table: pd.DataFrame) -> list[Axes
                 hatch="//", edgecolor="black", lw=0.5, label="up (client → server)")
     down = ax.bar(x + w / 2, t["bytes_down_per_event"], w, color=face,
                   edgecolor="black", lw=0.5, label="down (server → client)")
-    for bars in (up, down):
+    for bars, col in ((up, "bytes_up_per_event"), (down, "bytes_down_per_event")):
         ax.bar_label(bars, fmt="%.0f", fontsize="x-small", padding=1)
+        _error_bars(ax, bars, t, col)
     # Legend keys in gray: the colour is the transport, the hatch is the direction.
     handles: list[Artist] = [Patch(facecolor="lightgray", hatch="//", edgecolor="black",
                                    lw=0.5, label=up.get_label()),
@@ -182,6 +217,7 @@ def overhead_bars(axes: Axes | Sequence[Axes], table: pd.DataFrame) -> list[Axes
         ax = axes[1]
         bars = ax.bar(x, t["requests_per_event"], 0.6, color=face, edgecolor="black", lw=0.5)
         ax.bar_label(bars, fmt="%.2f", fontsize="x-small", padding=1)
+        _error_bars(ax, bars, t, "requests_per_event")
         ax.set_xticks(x, labels, fontsize="small")
         ax.set_ylabel("HTTP requests per delivered event")
         ax.set_title("HTTP requests per delivered event\n(WebSocket, SSE: one per connection; TCP: none)",
@@ -189,6 +225,21 @@ def overhead_bars(axes: Axes | Sequence[Axes], table: pd.DataFrame) -> list[Axes
         ax.grid(True, axis="y", alpha=0.4)
         ax.set_axisbelow(True)
     return axes
+
+
+def _error_bars(ax: Axes, bars: Any, table: pd.DataFrame, column: str) -> None:
+    """Black error bars on ``bars`` from ``<column>_low`` / ``<column>_high``, if present
+    (a bar without a finite interval gets none)."""
+    low, high = f"{column}_low", f"{column}_high"
+    if low not in table.columns or high not in table.columns:
+        return
+    x = np.array([b.get_x() + b.get_width() / 2 for b in bars])
+    v = table[column].to_numpy(dtype=float)
+    lo, hi = table[low].to_numpy(dtype=float), table[high].to_numpy(dtype=float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if ok.any():
+        ax.errorbar(x[ok], v[ok], yerr=[v[ok] - lo[ok], hi[ok] - v[ok]], fmt="none",
+                    ecolor="black", elinewidth=1, capsize=3)
 
 
 def caption(fig: Figure, text: str, fontsize: float = 7.5) -> Any:
