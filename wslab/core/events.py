@@ -19,7 +19,7 @@ coordinated omission).
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,7 +27,6 @@ __all__ = [
     "SCHEDULES",
     "Event",
     "PayloadPool",
-    "decode_header",
     "encode",
     "schedule_offsets",
 ]
@@ -37,24 +36,23 @@ SCHEDULES = ("fixed", "poisson", "burst")
 _ALPHABET = np.frombuffer((string.ascii_letters + string.digits).encode(), dtype=np.uint8)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One published event, its body encoded once for every client.
 
-    ``text`` is the same body as ``str``, for the transports whose libraries
-    take text (WebSocket text frames, SSE ``data:`` lines); decoding it once
-    here keeps that work off the per-client path.
+    Bytes only: each transport builds its own frame around ``body``
+    (`wslab.core.wire`), and only when it has a client to send it to. A
+    named tuple, immutable like a frozen dataclass but built in a third of
+    the time (it is made once per publish).
     """
 
     seq: int
     published_ns: int
     body: bytes
-    text: str
 
     @classmethod
     def make(cls, seq: int, published_ns: int, payload: bytes) -> Event:
-        body = encode(seq, published_ns, payload)
-        return cls(seq, published_ns, body, body.decode("ascii"))
+        """Event ``seq`` stamped ``published_ns``, its body built from ``payload``."""
+        return cls(seq, published_ns, encode(seq, published_ns, payload))
 
 
 class PayloadPool:
@@ -76,23 +74,9 @@ class PayloadPool:
 
 
 def encode(seq: int, published_ns: int, payload: bytes) -> bytes:
-    """The event body as sent on every transport."""
+    """The event body as sent on every transport (read back by
+    `wslab.core.wire.decode_header`)."""
     return b'{"seq":%d,"t":%d,"p":"%s"}' % (seq, published_ns, payload)
-
-
-def decode_header(body: bytes | str) -> tuple[int, int]:
-    """``(seq, published_ns)`` of one event body, without parsing the payload.
-
-    Clients call this on the receive path, so it slices instead of running a
-    JSON parser over payloads that may be large.
-    """
-    if isinstance(body, str):
-        i = body.index(',"t":')
-        j = body.index(",", i + 5)
-        return int(body[7:i]), int(body[i + 5 : j])
-    i = body.index(b',"t":')
-    j = body.index(b",", i + 5)
-    return int(body[7:i]), int(body[i + 5 : j])
 
 
 def schedule_offsets(

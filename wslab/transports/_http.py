@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 import weakref
@@ -14,6 +13,7 @@ from aiohttp import web
 
 from ..core.errors import ConfigError, RunError
 from ..core.profiles import PROFILES, headers_for
+from ..core.wire import decode_batch, encode_batch
 from .base import Bind, ClientContext, Endpoint
 
 __all__ = ["batch_body", "check_headers", "close_session", "get_events", "new_session",
@@ -42,8 +42,9 @@ def parse_since(request: web.Request) -> int:
 
 
 def batch_body(events) -> bytes:
-    """A JSON array of event bodies, built from the pre-encoded bodies."""
-    return b"[" + b",".join(e.body for e in events) + b"]"
+    """A JSON array of event bodies (`wslab.core.wire.encode_batch`), built from
+    the pre-encoded bodies."""
+    return encode_batch([e.body for e in events])
 
 
 async def start_app(
@@ -123,10 +124,10 @@ async def get_events(ctx: ClientContext, session: aiohttp.ClientSession, url: st
     sock = sockets.current
     ctx.conn.request(sock, empty=body == b"[]")
     ctx.conn.observe(sock, sock)
-    events: list[dict[str, Any]] = json.loads(body)
+    events = decode_batch(body)
     record = ctx.record
-    for e in events:
-        record(e["seq"], e["t"], now)
+    for seq, published_ns in events:
+        record(seq, published_ns, now)
     return len(events)
 
 

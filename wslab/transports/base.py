@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 from ..core.errors import ConfigError
 from ..core.hub import Hub
 from ..core.meter import ConnCounters, tcp_info
+from ..core.wire import decode_header
 
 _IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # linux/in.h
 
@@ -251,17 +252,17 @@ class ClientContext:
 
     def body_recorder(self) -> Callable[[bytes, int], None]:
         """``record_body(body, received_ns)`` for push clients: one delivery from
-        an event body (bytes, `wslab.core.events.encode`'s layout), with the parsing
-        inlined and the appends bound, since it runs once per delivery."""
+        an event body (bytes, `wslab.core.events.encode`'s layout, read by
+        `wslab.core.wire.decode_header`), with the appends bound, since it runs
+        once per delivery."""
         seqs, published, received = self.seqs.append, self.published.append, self.received.append
         advance = self._advance
         ctx = self
 
         def record_body(body: bytes, received_ns: int) -> None:
-            i = body.index(b',"t":', 7)  # body starts with {"seq":
-            seq = int(body[7:i])
+            seq, published_ns = decode_header(body)
             seqs(seq)
-            published(int(body[i + 5 : body.index(b",", i + 5)]))
+            published(published_ns)
             received(received_ns)
             if seq > ctx.last_seq:
                 advance(seq)

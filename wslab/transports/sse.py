@@ -1,10 +1,14 @@
 """``sse``: Server-Sent Events (``text/event-stream``) with aiohttp-sse.
 
 Each event is sent as ``id: <seq>`` and ``data: <body>`` lines (HTML Living
-Standard, "Server-sent events"). A client that reconnects sends
+Standard, "Server-sent events"; the bytes are `wslab.core.wire.encode_sse`'s,
+the same aiohttp-sse's ``send`` writes). A client that reconnects sends
 ``Last-Event-ID`` and the server resumes after it from the history. The
 server's keep-alive comment (``: ping``) interval is the ``ping`` option
 (aiohttp-sse's default is 15 s); it is counted as overhead like any byte.
+
+The server builds each event's frame once, for every stream (`_Frames`);
+aiohttp-sse's ``send`` would format and encode it again per client.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp_sse import sse_response
 
+from ..core import wire
+from ..core.events import Event
 from ..core.hub import Hub
 from . import register
 from ._http import check_headers, new_session, parse_since, sockets_of, start_app
@@ -25,6 +31,34 @@ from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 __all__ = ["MAX_PING_S", "SseTransport"]
 
 MAX_PING_S = 3_600.0  # keep-alive comment interval; a run lasts at most an hour
+
+
+class _Frames:
+    """The SSE frame of each recent event, built by the first stream that
+    sends it and reused by the others (one publish wakes every stream).
+
+    Holds the latest ``limit`` frames (a burst is sent whole by one stream
+    before the next runs, so the cache must hold a burst); a stream further
+    behind builds its own. Entries are checked by event identity, since seqs
+    start again at 1 after every `Hub.reset`.
+    """
+
+    __slots__ = ("limit", "_frames")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._frames: dict[int, tuple[Event, bytes]] = {}
+
+    def __call__(self, event: Event) -> bytes:
+        hit = self._frames.get(event.seq)
+        if hit is not None and hit[0] is event:
+            return hit[1]
+        frame = wire.encode_sse(event.body, event.seq)
+        frames = self._frames
+        frames[event.seq] = (event, frame)
+        if len(frames) > self.limit:
+            del frames[next(iter(frames))]  # the oldest (dicts keep insertion order)
+        return frame
 
 
 @register
@@ -43,6 +77,7 @@ class SseTransport(Transport):
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         streams = 0
+        frame_of = _Frames()
 
         async def stream(request: web.Request) -> web.StreamResponse:
             nonlocal streams
@@ -55,9 +90,14 @@ class SseTransport(Transport):
             streams += 1
             try:
                 async with sse_response(request, ping_interval=ping) as resp:
+                    # resp.write, not resp.send: the frame is built already,
+                    # and send's per-write timeout (a timer per event per
+                    # client) is covered by the TCP_USER_TIMEOUT that
+                    # sse_response sets on the socket to the same 120 s.
+                    write = resp.write
                     while resp.is_connected():
                         for event in await hub.wait_after(since, None):
-                            await resp.send(event.text, id=str(event.seq))
+                            await write(frame_of(event))  # one chunk per event, as send
                             since = event.seq
             except (ConnectionResetError, RuntimeError):
                 pass  # the client went away
@@ -91,13 +131,11 @@ class SseTransport(Transport):
 
 
 async def _read_stream(ctx: ClientContext, content: aiohttp.StreamReader) -> None:
-    """Parse ``data:`` lines; a blank line ends an event. Comments are skipped."""
+    """Record every event of the stream (`wslab.core.wire.SseParser`: the
+    standard's parsing rules; comments such as the pings are skipped)."""
     record_body, clock = ctx.body_recorder(), time.monotonic_ns
-    data = None
-    async for line in content:
-        if line.startswith(b"data: "):
-            data = line[6:]
-            now = clock()
-        elif line in (b"\n", b"\r\n") and data is not None:
-            record_body(data, now)
-            data = None
+    feed = wire.SseParser().feed
+    async for chunk in content.iter_any():  # what has arrived, however it is cut
+        now = clock()
+        for event in feed(chunk):
+            record_body(event.data, now)

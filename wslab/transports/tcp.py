@@ -1,29 +1,26 @@
 """``tcp``: raw length-prefixed TCP push, the floor every figure can show.
 
-Wire format: the client sends the last seq it has as 8 bytes (big endian);
-the server answers with every later event from the history and then pushes
-each new event as a 4-byte big-endian length followed by the event body. No
-headers, no framing beyond the length: what is left is TCP itself.
+Wire format (`wslab.core.wire`): the client sends the last seq it has as 8
+bytes (big endian); the server answers with every later event from the
+history and then pushes each new event as a 4-byte big-endian length followed
+by the event body. No headers, no framing beyond the length: what is left is
+TCP itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import struct
 import time
 
+from ..core import wire
 from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 
 __all__ = ["TcpTransport"]
 
-_LEN = struct.Struct(">I")
-_SINCE = struct.Struct(">Q")
-
-
-def _frame(body: bytes) -> bytes:
-    return _LEN.pack(len(body)) + body
+#: bytes asked of the socket per read (asyncio's own read size)
+_READ = 1 << 18
 
 
 @register
@@ -38,7 +35,7 @@ class TcpTransport(Transport):
         def on_publish(event) -> None:
             if not writers:  # runs on every publish, whichever transport is measured
                 return
-            frame = _frame(event.body)
+            frame = wire.encode_frame(event.body)  # once per event, for every client
             for w in writers:
                 w.write(frame)  # no await: open loop, the kernel buffers
 
@@ -46,12 +43,12 @@ class TcpTransport(Transport):
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
-                (since,) = _SINCE.unpack(await reader.readexactly(_SINCE.size))
+                since = wire.decode_since(await reader.readexactly(wire.SINCE.size))
                 # Backlog and registration happen without an await in between,
                 # so no event can fall between the two.
                 backlog = hub.events_after(since)
                 if backlog:
-                    writer.write(b"".join(_frame(e.body) for e in backlog))
+                    writer.write(wire.encode_frames(e.body for e in backlog))
                 writers.add(writer)
                 await reader.read()  # returns b"" when the client closes
             except (asyncio.IncompleteReadError, ConnectionError):
@@ -80,14 +77,17 @@ class TcpTransport(Transport):
             sock=await ctx.connect_socket(host, int(port)))
         sock = writer.get_extra_info("socket")
         try:
-            writer.write(_SINCE.pack(ctx.last_seq))
+            writer.write(wire.encode_since(ctx.last_seq))
             ctx.ready()
-            readexactly, unpack = reader.readexactly, _LEN.unpack
+            # One read per wake-up, however many frames it holds (or parts of
+            # frames): the decoder keeps what is incomplete.
+            read, feed = reader.read, wire.FrameDecoder().feed
             record_body, clock = ctx.body_recorder(), time.monotonic_ns
-            while True:
-                (size,) = unpack(await readexactly(4))
-                body = await readexactly(size)
-                record_body(body, clock())
+            while data := await read(_READ):
+                now = clock()
+                for body in feed(data):
+                    record_body(body, now)
+            raise ConnectionResetError("tcp: the server closed the stream")
         finally:
             ctx.conn.observe(writer, sock)
             ctx.conn.close()
