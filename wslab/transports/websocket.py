@@ -71,8 +71,11 @@ class WebSocketTransport(Transport):
         queues: set[asyncio.Queue] = set()
 
         def on_publish(event) -> None:
-            # bytes sent as a text frame: the body is ASCII JSON, so no re-encoding
-            broadcast(conns, event.body, text=True)
+            # Runs on every publish, whichever transport is measured: skip
+            # broadcast's setup when nobody listens. Bytes sent as a text
+            # frame: the body is ASCII JSON, so no re-encoding.
+            if conns:
+                broadcast(conns, event.body, text=True)
             for q in queues:  # fanout=queue: one queue and one sender task per client
                 q.put_nowait(event.body)
 
