@@ -36,9 +36,11 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     """
     pool = PayloadPool(payload, seed)
     loop = asyncio.get_running_loop()
-    t0 = loop.time()  # asyncio's clock is CLOCK_MONOTONIC too
+    t0 = loop.time()
     if start_at_ns is not None:
-        t0 += (start_at_ns - time.monotonic_ns()) / 1e9
+        # asyncio's clock is CLOCK_MONOTONIC too: the instant itself, not an
+        # offset from two clock reads that a preemption could pull apart
+        t0 = start_at_ns / 1e9
         await asyncio.sleep(t0 - loop.time())
     start_ns = time.monotonic_ns()
     seq = 0
