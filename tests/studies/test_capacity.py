@@ -122,11 +122,22 @@ def test_wakeup_table_verdict_and_figures():
     steps = capacity.step_table(pd.concat([_runs("tcp", [10, 100], [1, 2]),
                                            _runs("short-poll", [10, 100], [60, 300])]))
     knees = capacity.knee_table(steps)
-    lines = capacity.findings(knees, capacity.capacity_ratios(knees), table, steps)
+    floor = pd.DataFrame({"transport": ["tcp", "tcp"], "rate": [2.0, 500.0], "gap_ms": [500, 2],
+                          "latency_p50_us": [150.0, 60.0], "latency_p50_us_low": [140.0, 55.0],
+                          "latency_p50_us_high": [160.0, 65.0], "latency_p50_us_n": [3, 3]})
+    lines = capacity.findings(knees, capacity.capacity_ratios(knees), table, floor)
     assert any(line.startswith("tcp: held 1,000") for line in lines)
     assert any("wake-up verdict: grows" in line for line in lines)
+    assert any("falls with rate beyond the intervals" in line for line in lines)
     fig, (a, b) = plt.subplots(1, 2)
     capacity.plot_wakeup(a, table)
-    capacity.plot_p50_vs_gap(b, steps, ["tcp"])
+    capacity.plot_p50_vs_gap(b, floor)
     assert "idle gap" in a.get_xlabel() and len(b.get_lines()) >= 1
     plt.close(fig)
+
+
+def test_real_idle_floor_gives_an_interval_per_rate():
+    floor = capacity.idle_floor([20, 80], repeats=2, events=10, min_duration=0.5)
+    assert list(floor.rate) == [20, 80] and (floor.latency_p50_us_n == 2).all()
+    assert (floor.latency_p50_us_low <= floor.latency_p50_us).all()
+    assert list(floor.gap_ms) == [50.0, 12.5]

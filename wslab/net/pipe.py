@@ -18,7 +18,7 @@ Backpressure: when a side's write buffer passes its high-water mark, reading
 from the other side pauses; a pipe's toxic queue also pauses its reader above
 the proxy's ``buffer_limit`` bytes. Half-close: EOF is forwarded
 (``shutdown(SHUT_WR)``) after the bytes before it. Every socket has
-``TCP_NODELAY`` set (DESIGN.md §8: Nagle plus delayed ACK would add tens of ms).
+``TCP_NODELAY`` set (Nagle plus delayed ACK would add tens of ms; see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Side(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
-        if sock is not None:  # asyncio sets it too; the proxy must not pay Nagle (§8)
+        if sock is not None:  # asyncio sets it too; the proxy must not pay Nagle
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn._side_made(self)

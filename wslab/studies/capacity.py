@@ -32,11 +32,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.errors import ConfigError
+
 __all__ = [
     "P99_LIMIT_MS",
     "capacity_ratios",
     "findings",
     "holds",
+    "idle_floor",
     "knee_table",
     "ladder",
     "plot_cpu",
@@ -58,7 +61,7 @@ def ladder(start: float, stop: float, per_decade: int = 4) -> list[float]:
     """Geometric rates from ``start`` to ``stop`` (both included), rounded to
     3 significant digits so trial names stay readable."""
     if not (0 < start <= stop) or per_decade < 1:
-        raise ValueError("ladder needs 0 < start <= stop and per_decade >= 1")
+        raise ConfigError("ladder needs 0 < start <= stop and per_decade >= 1")
     n = max(1, math.ceil(per_decade * math.log10(stop / start) - 1e-9))
     out = []
     for k in range(n + 1):
@@ -365,34 +368,52 @@ def plot_wakeup(ax, table: pd.DataFrame) -> None:
     ax.legend(fontsize="small")
 
 
-def plot_p50_vs_gap(ax, steps: pd.DataFrame, transports: Sequence[str]) -> None:
-    """Push transports' median one-way latency against the mean gap between events.
+def idle_floor(rates: Sequence[float], *, repeats: int = 3, events: int = 60,
+               min_duration: float = 2.0, transports: Sequence[str] = ("tcp",),
+               seed: int = 0, name: str = "06_idle_floor", progress: bool = False) -> pd.DataFrame:
+    """One client, push transports, rising rate: the floor's latency against the idle gap.
 
-    Only steps that held (no queueing past the limit), so what varies is
-    how long the receivers sat idle between events; error bars span the
-    repeats' p50s.
+    With one subscriber there is no fan-out and no queueing, so what changes
+    with the rate is only how long the receiver sat idle between events.
+    Each rate runs ``max(min_duration, events / rate)`` seconds (at least
+    ``events`` events), ``repeats`` times with distinct seeds. Returns one row
+    per (transport, rate) with ``latency_p50_us`` and its 95 % interval over
+    the runs (`Experiment.aggregate`), plus ``gap_ms`` = 1000 / rate.
     """
+    from ..experiment import Experiment
+
+    trials = [{"transport": tr, "rate": r, "duration": max(min_duration, events / r)}
+              for tr in transports for r in rates]
+    exp = Experiment(name, trials=trials, repeats=repeats, seed=seed,
+                     base={"clients": 1, "schedule": "poisson"})
+    exp.run(progress=progress)
+    agg = exp.aggregate(by=["transport", "rate"], metrics=["latency_p50_us", "latency_p99_us"])
+    agg["gap_ms"] = 1e3 / agg["rate"]
+    return agg.sort_values(["transport", "rate"]).reset_index(drop=True)
+
+
+def plot_p50_vs_gap(ax, floor: pd.DataFrame) -> None:
+    """The one-client floor's median latency (95 % interval over runs) against
+    the mean gap between events, 1/rate."""
     from ..plots import transport_colors
 
     colors = transport_colors()
-    held = steps[steps["ok"] & steps["transport"].isin(transports)]
-    for transport, g in held.groupby("transport", sort=False):
-        per = g.groupby("rate", sort=True)["p50_ms"].agg(["median", "min", "max", "size"])
-        x = 1e3 / per.index.to_numpy()  # mean gap between events (ms)
-        y = per["median"] * 1e3
-        ax.errorbar(x, y, yerr=[y - per["min"] * 1e3, per["max"] * 1e3 - y], fmt="o-",
-                    capsize=3, color=colors.get(transport),
-                    label=f"{transport} (n={int(per['size'].max())} runs per point)")
+    for transport, g in floor.groupby("transport", sort=False):
+        y = g["latency_p50_us"]
+        ax.errorbar(g["gap_ms"], y, yerr=[y - g["latency_p50_us_low"],
+                                          g["latency_p50_us_high"] - y],
+                    fmt="o-", capsize=3, color=colors.get(transport),
+                    label=f"{transport}, 1 client (n={int(g['latency_p50_us_n'].min())} runs "
+                          "per point)")
     ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("mean gap between events, 1/rate (ms)")
     ax.set_ylabel("one-way latency p50 (µs)")
-    ax.set_title("Push latency against the idle gap (steps that held)")
+    ax.set_title("The push floor against the idle gap")
     ax.legend(fontsize="small")
 
 
 def findings(knees: pd.DataFrame, ratios: pd.DataFrame, wake: pd.DataFrame,
-             steps: pd.DataFrame) -> list[str]:
+             floor: pd.DataFrame | None = None) -> list[str]:
     """The notebook's closing numbers, each printed from the data."""
     out = []
     order = knees.sort_values("capacity_low", ascending=False)
@@ -412,11 +433,16 @@ def findings(knees: pd.DataFrame, ratios: pd.DataFrame, wake: pd.DataFrame,
         lo = "n/a" if not math.isfinite(r.ratio_low) else f"{r.ratio_low:.1f}"
         out.append(f"capacity {r.transport} / short-poll: {r.ratio:.1f}x (bracket {lo}..{hi})")
     out.append("wake-up verdict: " + wakeup_verdict(wake))
-    push = steps[steps["ok"] & steps["transport"].isin(["tcp", "websocket", "sse"])]
-    for transport, g in push.groupby("transport", sort=False):
-        per = g.groupby("rate", sort=True)["p50_ms"].median()
-        if len(per) >= 2:
-            lo_rate, best = per.index[0], per.idxmin()
-            out.append(f"{transport}: p50 {per.iloc[0] * 1e3:.0f} µs at {lo_rate:g} events/s, "
-                       f"lowest {per.min() * 1e3:.0f} µs at {best:g} events/s")
+    if floor is not None:
+        for transport, g in floor.groupby("transport", sort=False):
+            g = g.sort_values("rate")
+            lo, hi = g.iloc[0], g.iloc[-1]
+            apart = lo["latency_p50_us_low"] > hi["latency_p50_us_high"]
+            out.append(f"{transport}, one client: p50 {lo['latency_p50_us']:.0f} µs "
+                       f"[{lo['latency_p50_us_low']:.0f}, {lo['latency_p50_us_high']:.0f}] at "
+                       f"{lo['rate']:g} events/s vs {hi['latency_p50_us']:.0f} µs "
+                       f"[{hi['latency_p50_us_low']:.0f}, {hi['latency_p50_us_high']:.0f}] at "
+                       f"{hi['rate']:g} events/s: "
+                       + ("falls with rate beyond the intervals" if apart
+                          else "no fall beyond the intervals"))
     return out
