@@ -179,3 +179,28 @@ def test_import_sets_agg_only_when_no_backend_was_chosen(env, expected):
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+def test_readable_ticks_label_log_and_linear_axes_with_plain_numbers():
+    fig, (a1, a2) = plt.subplots(1, 2)
+    a1.plot([1_000, 3_000, 10_000], [3.0, 4.0, 6.0])  # under one decade on y
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    plots.readable_ticks(a1, "x", values=[1_000, 3_000, 10_000])
+    plots.readable_ticks(a1, "y")
+    a2.plot([0, 20_000], [0, 1e5])
+    plots.readable_ticks(a2)
+    fig.canvas.draw()
+
+    def texts(axis):
+        fmt = axis.get_major_formatter()
+        lo, hi = sorted(axis.get_view_interval())
+        return [fmt(v) for v in axis.get_majorticklocs() if lo <= v <= hi]
+
+    assert texts(a1.xaxis) == ["1,000", "3,000", "10,000"]
+    assert "5" in texts(a1.yaxis)  # a label inside the sub-decade range
+    assert all(t.replace(",", "").replace(".", "").isdigit() for t in texts(a2.xaxis))
+    assert a2.yaxis.get_offset_text().get_text() == ""
+    with pytest.raises(ConfigError, match="axis must be"):
+        plots.readable_ticks(a1, "z")
+    plt.close(fig)

@@ -42,6 +42,7 @@ __all__ = [
     "ecdf",
     "model_cdf",
     "overhead_bars",
+    "readable_ticks",
     "save_figure",
     "short_poll_model_cdf",
     "transport_colors",
@@ -240,6 +241,37 @@ def _error_bars(ax: Axes, bars: Any, table: pd.DataFrame, column: str) -> None:
     if ok.any():
         ax.errorbar(x[ok], v[ok], yerr=[v[ok] - lo[ok], hi[ok] - v[ok]], fmt="none",
                     ecolor="black", elinewidth=1, capsize=3)
+
+
+def _plain_number(value: float, _pos: Any = None) -> str:
+    """Tick text without scientific notation: 1,000 / 20 / 0.5 / 0.002."""
+    if value == 0:
+        return "0"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
+def readable_ticks(ax: Axes, axis: str = "both", values: Sequence[float] | None = None) -> Axes:
+    """Plain numbers on an axis, linear or log: no "4×10⁰", no offset text.
+
+    ``axis``: ``"x"``, ``"y"`` or ``"both"``. ``values``: the major ticks
+    (e.g. the client counts measured); otherwise a log axis gets ticks at
+    1, 2 and 5 per decade, so a range under one decade still has labels, and
+    a linear axis keeps matplotlib's. Minor ticks stay, unlabelled. Call it
+    after setting the scale.
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
+    if axis not in ("x", "y", "both"):
+        raise ConfigError(f"axis must be 'x', 'y' or 'both', not {axis!r}")
+    for name in ("x", "y") if axis == "both" else (axis,):
+        a = ax.xaxis if name == "x" else ax.yaxis
+        if values is not None:
+            a.set_major_locator(FixedLocator([float(v) for v in values]))
+        elif a.get_scale() == "log":
+            a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        a.set_major_formatter(FuncFormatter(_plain_number))
+        a.set_minor_formatter(NullFormatter())
+    return ax
 
 
 def caption(fig: Figure, text: str, fontsize: float = 7.5) -> Any:
