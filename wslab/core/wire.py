@@ -82,6 +82,7 @@ def decode_header(body: bytes) -> tuple[int, int]:
 LENGTH = struct.Struct(">I")
 #: the client's opening 8 bytes: the last seq it has, big endian
 SINCE = struct.Struct(">Q")
+_unpack_len = LENGTH.unpack_from
 #: largest frame `FrameDecoder` accepts by default (the websocket transport's
 #: message limit too): a corrupt length fails at once instead of buffering 4 GiB
 MAX_FRAME = 2**21
@@ -132,6 +133,8 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         buf = self._buf
+        if not buf and len(data) > 4 and _unpack_len(data)[0] == len(data) - 4 <= self.max_size:
+            return [data[4:]]  # the common case on a push stream: one whole frame per read
         if buf:
             # Only touch the held bytes when the frame can complete: a large
             # frame arriving in many reads is copied once, not once per read.
