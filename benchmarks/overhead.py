@@ -1,7 +1,9 @@
-"""How much the harness adds: three ratios measured side by side in one run.
+"""How much the harness adds, with 95 % intervals over interleaved rounds.
+
+Three ratios, measured side by side in one run:
 
 1. one-way latency p50 of the harness's ``websocket`` transport / its ``tcp``
-   floor (both through ``wslab.run``);
+   floor (both through ``wslab.Lab.run``);
 2. the harness's ``tcp`` p50 / a bare asyncio TCP push (a publisher process and
    a subscriber process from ``benchmarks/_bare.py``: same rate, payload,
    event body, client count, warm-up, TCP_NODELAY);
@@ -11,28 +13,51 @@
    what either can deliver; delivery rate = delivered / (last receive - first
    publish).
 
-Two more variants explain the ratios (printed under "context"): a bare
-websockets latency run (the library's own cost next to bare TCP) and the
-bare TCP run without ``_bare.warm_malloc`` (glibc's mmap threshold left at its
-default, which costs every asyncio read three syscalls; the harness's
-processes escape that by the accident of their imports, so the bare floor is
-run in the same state on purpose). The delivery rate is wall-clock and so at
-the mercy of whatever else the machine runs; the CPU time per delivery of
-each side (server + client fleet) is printed beside it as a steadier view.
+and the CPU time per delivery (µs) of the server and of the client fleet of
+every harness run, which is steadier than any wall-clock figure.
 
-The machine is shared and noisy: every measurement is repeated, the repeats
-are interleaved (each round runs every variant, in an order rotated from
-round to round) and the table shows medians of repeats. Every child process
-binds or connects to 127.0.0.1 only, gets PR_SET_PDEATHSIG (it dies with this
-process), has a hard time limit, and is stopped in a ``finally``.
+``--compare REF`` measures a second tree too: a temporary ``git worktree`` of
+commit REF, whose harness runs are interleaved with the current tree's (same
+machine state for both), and prints now / before for every figure, paired by
+round. That is how a change to the harness's hot path is judged.
 
-    .venv/bin/python benchmarks/overhead.py            # full: about four minutes
-    .venv/bin/python benchmarks/overhead.py --quick    # smoke run: about half a minute
+Noise, and what is done about it. The machine is small (2 cores) and often
+shared; three sources were found (measured with this script's helpers):
+
+- Placement. Left to itself, the kernel ran the server and the client fleet
+  on one core for 69-99 % of a run (sampled every 10 ms), a share that changed
+  from run to run; on one core a delivery waits for the server to yield, on
+  two it does not, and the ratio's level follows (8 interleaved rounds under
+  the same load: websocket/tcp 1.35 pinned to two cores, 1.55 unpinned). So by
+  default (``--pin on``) servers run on CPU 0 and clients on CPU 1, harness
+  and bare alike.
+- Other work on the machine. Its run-queue waits land in every latency; with
+  a load average of 2-4 the per-round ratio spread about ±20 % pinned or not
+  (its log's standard deviation 0.16 pinned, 0.17 unpinned). Nothing here can
+  remove that; it can only be paired off and shown: every variant runs once
+  per round, in an order rotated from round to round (and the two trees' runs
+  of one variant next to each other, alternating which goes first), each
+  ratio is taken within a round, and each figure is the median over rounds
+  with a 95 % bootstrap interval over rounds (`wslab.stats`). The load
+  average of every round is printed, and a busy machine is named as such.
+- CPU time counted in 10 ms clock ticks (/proc), 5-10 % of a short run's CPU
+  time; `wslab.core.meter.ProcessMeter` now reads CLOCK_PROCESS_CPUTIME_ID
+  (a tree older than that still counts ticks: its CPU figures are coarser,
+  not biased).
+
+Every child process binds or connects to 127.0.0.1 only, gets
+PR_SET_PDEATHSIG (it dies with this process), has a hard time limit, and is
+stopped in a ``finally``.
+
+    .venv/bin/python benchmarks/overhead.py                  # about three minutes
+    .venv/bin/python benchmarks/overhead.py --compare HEAD~4 # about five minutes
+    .venv/bin/python benchmarks/overhead.py --quick          # smoke run: under a minute
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -46,10 +71,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-BARE = Path(__file__).resolve().with_name("_bare.py")
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BARE = HERE / "_bare.py"
+HARNESS = HERE / "_harness.py"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -69,20 +100,24 @@ def _die_with_parent() -> Callable[[], None] | None:
 _PREEXEC = _die_with_parent()
 
 
-class Bare:
-    """One ``_bare.py`` process: JSON lines on stdout, stderr kept for errors."""
+class Helper:
+    """One helper process speaking JSON lines (stdout; stdin too if ``talk``),
+    stderr kept for errors."""
 
-    def __init__(self, cmd: str, limit: float, *flags: str, **args: object) -> None:
-        argv = [sys.executable, str(BARE), cmd, "--limit", f"{limit:g}",
-                "--parent", str(os.getpid()), *flags]
-        for k, v in args.items():
-            argv += [f"--{k}", str(v)]
-        self.cmd = cmd
+    def __init__(self, name: str, argv: list[str], limit: float, talk: bool = False,
+                 cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.name = name
         self.limit = limit
         self._err = tempfile.TemporaryFile()
         self._buf = b""
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._err, preexec_fn=_PREEXEC, close_fds=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, *argv, "--limit", f"{limit:g}", "--parent", str(os.getpid())],
+            stdin=subprocess.PIPE if talk else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=self._err, preexec_fn=_PREEXEC, close_fds=True, cwd=cwd, env=env)
+
+    def send(self, obj: dict) -> None:
+        self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+        self.proc.stdin.flush()
 
     def reply(self, timeout: float | None = None) -> dict:
         """The next JSON line, waiting at most ``timeout`` (default: the time limit)."""
@@ -91,14 +126,13 @@ class Bare:
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise RuntimeError(f"bare {self.cmd} did not answer in time{self._tail()}")
+                raise RuntimeError(f"{self.name} did not answer in time{self._tail()}")
             if select.select([fd], [], [], left)[0]:
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     self.proc.wait()
                     raise RuntimeError(
-                        f"bare {self.cmd} exited with status {self.proc.returncode}{self._tail()}"
-                    )
+                        f"{self.name} exited with status {self.proc.returncode}{self._tail()}")
                 self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
@@ -109,23 +143,118 @@ class Bare:
         return f"\n--- stderr ---\n{tail}" if tail else ""
 
     def close(self) -> None:
-        """Let it exit by itself briefly, then terminate, then kill."""
+        """Close its stdin (a harness then stops its Lab), let it exit briefly,
+        then terminate, then kill."""
+        if self.proc.stdin:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         for stop in (None, self.proc.terminate, self.proc.kill):
             if self.proc.poll() is not None:
                 break
             if stop is not None:
                 stop()
             try:
-                self.proc.wait(5 if stop is None else 3)
+                self.proc.wait(10 if stop is None else 3)
             except subprocess.TimeoutExpired:
                 pass
         self.proc.stdout.close()
         self._err.close()
 
 
+# -- where processes run --------------------------------------------------------
+@dataclass(frozen=True)
+class Pinning:
+    """CPU sets of servers and of clients (None: wherever the kernel likes)."""
+
+    server: frozenset[int] | None = None
+    clients: frozenset[int] | None = None
+
+    def text(self, which: frozenset[int] | None) -> str:
+        return ",".join(map(str, sorted(which))) if which else ""
+
+    def describe(self) -> str:
+        if not self.server:
+            return "not pinned (the kernel places every process)"
+        return (f"servers on CPU {self.text(self.server)}, clients on CPU "
+                f"{self.text(self.clients)} (os.sched_setaffinity, inherited by children)")
+
+
+@contextlib.contextmanager
+def affinity(cores: frozenset[int] | None) -> Iterator[None]:
+    """Run the block on ``cores``: a process started inside inherits them."""
+    if not cores:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+# -- the trees measured -----------------------------------------------------------
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@dataclass
+class Tree:
+    """A source tree of wslab whose harness is measured, behind one `_harness.py`."""
+
+    label: str
+    path: Path
+    describe: str
+    helper: Helper | None = None
+
+    def start(self, pin: Pinning, limit: float) -> None:
+        env = dict(os.environ, PYTHONPATH=str(self.path))
+        # cwd too: ``python -m`` puts the working directory first on sys.path,
+        # so the Lab's children load this tree's wslab, not the installed one.
+        self.helper = Helper(f"harness ({self.label})",
+                             [str(HARNESS), "--server-cores", pin.text(pin.server),
+                              "--fleet-cores", pin.text(pin.clients)],
+                             limit, talk=True, cwd=self.path, env=env)
+        hello = self.helper.reply(120)
+        where = Path(hello["wslab"]).resolve()
+        if not where.is_relative_to(self.path.resolve()):
+            raise RuntimeError(f"tree {self.label}: imported {where}, not from {self.path}")
+
+    def run(self, timeout: float, **request: object) -> dict:
+        self.helper.send(request)
+        res = self.helper.reply(timeout)
+        if "error" in res:
+            raise RuntimeError(res["error"])
+        return res
+
+
+def current_tree() -> Tree:
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = " + uncommitted changes" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    return Tree("now", ROOT, f"working tree at {head}{dirty}")
+
+
+@contextlib.contextmanager
+def worktree(ref: str) -> Iterator[Tree]:
+    """A temporary ``git worktree`` of ``ref`` (removed afterwards)."""
+    commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    tmp = Path(tempfile.mkdtemp(prefix="wslab-overhead-tree-"))
+    path = tmp / "tree"
+    _git("worktree", "add", "--detach", str(path), commit)
+    try:
+        subject = _git("log", "-1", "--format=%h %s", commit)
+        yield Tree("before", path, f"commit {subject[:90]}")
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _git("worktree", "remove", "--force", str(path))
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _git("worktree", "prune")
+
+
+# -- the measurements -----------------------------------------------------------
 WARNINGS: list[str] = []
-#: per delivery run: CPU µs per delivery of the server and of the client fleet
-CPU: dict[str, list[tuple[float, float]]] = {"hdel": [], "bdel": []}
 
 
 def _check(what: str, ok: bool, detail: str) -> None:
@@ -133,35 +262,60 @@ def _check(what: str, ok: bool, detail: str) -> None:
         WARNINGS.append(f"{what}: {detail}")
 
 
-# -- the measurements -----------------------------------------------------------
 def warmup_s(duration: float) -> float:
     """The harness's default warm-up (RunConfig.validate), used on the bare side too."""
     return min(1.0, 0.1 * duration)
 
 
-def harness_latency(transport: str, a: argparse.Namespace, out: Path) -> float:
-    import wslab
-
-    run = wslab.run(transport, clients=a.clients, rate=a.rate, duration=a.duration,
-                    payload=a.payload, schedule="fixed", progress=False, out=str(out))
-    s = run.summary
-    _check(f"harness {transport}", s["lost"] == 0 and s["duplicated"] == 0,
-           f"lost {s['lost']}, duplicated {s['duplicated']}")
-    return float(s["latency_us"]["p50"])
+@dataclass
+class Result:
+    value: float  # the variant's figure: p50 µs or deliveries/s
+    server_us: float | None = None  # CPU per delivery
+    client_us: float | None = None
 
 
-def _bare_pair(pub_cmd: str, sub_cmd: str, clients: int, rate: float, duration: float,
-               payload: int, malloc: str, *sub_flags: str, **sub_args: object) -> tuple[dict, dict]:
+def harness_latency(tree: Tree, transport: str, a: argparse.Namespace, out: Path) -> Result:
+    r = tree.run(a.duration + 90, transport=transport, clients=a.clients, rate=a.rate,
+                 duration=a.duration, payload=a.payload, out=str(out))
+    _check(f"harness {transport} ({tree.label})", r["lost"] == 0 and r["duplicated"] == 0,
+           f"lost {r['lost']}, duplicated {r['duplicated']}")
+    n = max(r["delivered"], 1)
+    return Result(r["p50_us"], r["server_cpu_s"] * 1e6 / n, r["client_cpu_s"] * 1e6 / n)
+
+
+def harness_delivery(tree: Tree, a: argparse.Namespace, out: Path) -> Result:
+    r = tree.run(a.fanout_duration + 150, transport="websocket", clients=a.fanout_clients,
+                 rate=a.fanout_rate, duration=a.fanout_duration, payload=a.payload, out=str(out))
+    _check(f"harness websocket fan-out ({tree.label})", r["delivered"] == r["expected"],
+           f"delivered {r['delivered']} of {r['expected']}")
+    n = max(r["delivered"], 1)
+    rate = r["delivered"] / ((r["last_recv_ns"] - r["first_pub_ns"]) / 1e9)
+    return Result(rate, r["server_cpu_s"] * 1e6 / n, r["client_cpu_s"] * 1e6 / n)
+
+
+def _bare_pair(pin: Pinning, pub_cmd: str, sub_cmd: str, clients: int, rate: float,
+               duration: float, payload: int, malloc: str, *sub_flags: str,
+               **sub_args: object) -> tuple[dict, dict]:
     """Start a bare publisher, then its subscriber(s); both replies, both processes gone."""
     limit = duration + 120
-    procs: list[Bare] = []
+
+    def argv(cmd: str, *flags: str, **args: object) -> list[str]:
+        out = [str(BARE), cmd, *flags]
+        for k, v in args.items():
+            out += [f"--{k}", str(v)]
+        return out
+
+    procs: list[Helper] = []
     try:
-        pub = Bare(pub_cmd, limit, clients=clients, rate=rate, duration=duration,
-                   payload=payload, malloc=malloc)
+        with affinity(pin.server):
+            pub = Helper(f"bare {pub_cmd}", argv(pub_cmd, clients=clients, rate=rate,
+                                                 duration=duration, payload=payload,
+                                                 malloc=malloc), limit)
         procs.append(pub)
         port = pub.reply(30)["port"]
-        sub = Bare(sub_cmd, limit, *sub_flags, clients=clients, port=port, malloc=malloc,
-                   **sub_args)
+        with affinity(pin.clients):
+            sub = Helper(f"bare {sub_cmd}", argv(sub_cmd, *sub_flags, clients=clients, port=port,
+                                                 malloc=malloc, **sub_args), limit)
         procs.append(sub)
         done, res = pub.reply(), sub.reply()
         if pub_cmd == "ws-pub":  # its CPU time, once every client has closed
@@ -175,102 +329,106 @@ def _bare_pair(pub_cmd: str, sub_cmd: str, clients: int, rate: float, duration: 
             p.close()
 
 
-def bare_tcp_latency(a: argparse.Namespace, malloc: str = "warm") -> float:
-    _, res = _bare_pair("tcp-pub", "tcp-sub", a.clients, a.rate, a.duration, a.payload, malloc,
-                        warmup=warmup_s(a.duration))
-    return float(res["p50_us"])
+def bare_tcp_latency(pin: Pinning, a: argparse.Namespace, malloc: str = "warm") -> Result:
+    _, res = _bare_pair(pin, "tcp-pub", "tcp-sub", a.clients, a.rate, a.duration, a.payload,
+                        malloc, warmup=warmup_s(a.duration))
+    return Result(float(res["p50_us"]))
 
 
-def bare_ws_latency(a: argparse.Namespace) -> float:
-    _, res = _bare_pair("ws-pub", "ws-fleet", a.clients, a.rate, a.duration, a.payload, "warm",
-                        "--record", warmup=warmup_s(a.duration),
+def bare_ws_latency(pin: Pinning, a: argparse.Namespace) -> Result:
+    _, res = _bare_pair(pin, "ws-pub", "ws-fleet", a.clients, a.rate, a.duration, a.payload,
+                        "warm", "--record", warmup=warmup_s(a.duration),
                         events=int(a.rate * a.duration), drain=a.duration + 60)
-    return float(res["p50_us"])
+    return Result(float(res["p50_us"]))
 
 
-def harness_delivery(a: argparse.Namespace, out: Path) -> float:
-    import wslab
-
-    run = wslab.run("websocket", clients=a.fanout_clients, rate=a.fanout_rate,
-                    duration=a.fanout_duration, payload=a.payload, schedule="fixed",
-                    progress=False, out=str(out))
-    m = run.messages
-    span_ns = int(m.received_ns.max()) - int(m.published_ns.min())
-    delivered = int(run.summary["delivered"])
-    _check("harness websocket fan-out", delivered == run.summary["expected"],
-           f"delivered {delivered} of {run.summary['expected']}")
-    s = run.summary
-    CPU["hdel"].append((s["server_cpu_s"] * 1e6 / delivered, s["client_cpu_s"] * 1e6 / delivered))
-    return delivered / (span_ns / 1e9)
-
-
-def bare_delivery(a: argparse.Namespace) -> float:
-    done, res = _bare_pair("ws-pub", "ws-fleet", a.fanout_clients, a.fanout_rate,
+def bare_delivery(pin: Pinning, a: argparse.Namespace) -> Result:
+    done, res = _bare_pair(pin, "ws-pub", "ws-fleet", a.fanout_clients, a.fanout_rate,
                            a.fanout_duration, a.payload, "warm",
                            events=int(a.fanout_rate * a.fanout_duration),
                            drain=a.fanout_duration + 60)
     n = max(res["delivered"], 1)
-    CPU["bdel"].append((done["cpu_s"] * 1e6 / n, res["cpu_s"] * 1e6 / n))
-    return res["delivered"] / ((res["last_recv_ns"] - done["first_pub_ns"]) / 1e9)
+    rate = res["delivered"] / ((res["last_recv_ns"] - done["first_pub_ns"]) / 1e9)
+    return Result(rate, done["cpu_s"] * 1e6 / n, res["cpu_s"] * 1e6 / n)
+
+
+# -- statistics -------------------------------------------------------------------
+def estimate(values: list[float]):
+    """Median over rounds with a 95 % bootstrap interval over rounds."""
+    from wslab.stats import bootstrap_ci
+
+    return bootstrap_ci(values, np.median, unit="rounds")
+
+
+def paired(num: list[float | None], den: list[float | None]) -> list[float]:
+    """Per-round ratios, over the rounds where both variants succeeded."""
+    return [n / d for n, d in zip(num, den, strict=True) if n is not None and d]
+
+
+def fmt(e, digits: int = 2) -> str:
+    if not (np.isfinite(e.low) and np.isfinite(e.high)):
+        return f"{e.value:.{digits}f} (no interval: {e.n} round{'s' * (e.n != 1)})"
+    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
 
 
 # -- driver ---------------------------------------------------------------------
-#: key: (label, unit)
-VARIANTS = {
-    "ws": ("harness websocket p50", "µs"),
-    "tcp": ("harness tcp p50", "µs"),
-    "bare": ("bare tcp p50", "µs"),
-    "bws": ("bare websockets p50", "µs"),
-    "naive": ("bare tcp p50, no warm_malloc", "µs"),
-    "hdel": ("harness ws delivery", "/s"),
-    "bdel": ("bare ws delivery", "/s"),
-}
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: 1 repeat, 2 s runs, 200 fan-out clients")
+                   help="smoke run: 2 rounds of 1 s runs, 200 fan-out clients")
+    p.add_argument("--rounds", type=int, default=6, help="interleaved rounds")
+    p.add_argument("--compare", metavar="REF",
+                   help="also measure commit REF (a temporary git worktree), interleaved")
+    p.add_argument("--pin", choices=("on", "off"), default="on",
+                   help="servers on CPU 0 and clients on CPU 1 (on), or anywhere (off)")
     g = p.add_argument_group("latency (ratios 1 and 2)")
     g.add_argument("--clients", type=int, default=10)
     g.add_argument("--rate", type=float, default=200.0, help="events/s")
-    g.add_argument("--duration", type=float, default=4.0, help="s per run")
-    g.add_argument("--repeats", type=int, default=5)
-    g.add_argument("--context-repeats", type=int, default=3,
-                   help="repeats of the two explanatory latency variants (bare websockets, "
+    g.add_argument("--duration", type=float, default=2.0, help="s per run")
+    g.add_argument("--transports", default="websocket,tcp",
+                   help="harness transports measured for latency and CPU (tcp is the floor)")
+    g.add_argument("--context-rounds", type=int, default=2,
+                   help="rounds that also run the two explanatory variants (bare websockets, "
                    "bare tcp without warm_malloc); 0 skips them")
     g = p.add_argument_group("delivery rate (ratio 3)")
     g.add_argument("--fanout-clients", type=int, default=1000)
     g.add_argument("--fanout-rate", type=float, default=200.0,
                    help="events/s (x clients = offered deliveries/s)")
-    g.add_argument("--fanout-duration", type=float, default=3.0, help="s per run")
-    g.add_argument("--fanout-repeats", type=int, default=5)
+    g.add_argument("--fanout-duration", type=float, default=2.0, help="s per run")
+    g.add_argument("--fanout-rounds", type=int, default=None,
+                   help="rounds with the fan-out runs (default: every round; 0 skips them)")
     p.add_argument("--payload", type=int, default=64, help="payload bytes per event")
     for name, target in (("ws-tcp", 1.25), ("tcp-bare", 1.2), ("delivery", 0.8)):
         p.add_argument(f"--target-{name}", type=float, default=target)
     a = p.parse_args(argv)
     if a.quick:
-        a.duration, a.repeats, a.context_repeats = 2.0, 1, 1
-        a.fanout_clients, a.fanout_rate, a.fanout_duration, a.fanout_repeats = 200, 800.0, 2.0, 1
-    for name in ("clients", "fanout_clients", "repeats", "fanout_repeats", "context_repeats",
-                 "payload"):
-        if getattr(a, name) < (1 if "clients" in name else 0):
+        a.rounds, a.duration, a.context_rounds = 2, 1.0, 1
+        a.fanout_clients, a.fanout_rate, a.fanout_duration = 200, 800.0, 1.0
+    if a.fanout_rounds is None:
+        a.fanout_rounds = a.rounds
+    for name in ("clients", "fanout_clients", "payload", "rounds", "fanout_rounds",
+                 "context_rounds"):
+        if getattr(a, name) < (1 if name in ("clients", "fanout_clients", "rounds") else 0):
             p.error(f"--{name.replace('_', '-')} is too small")
-    if a.repeats + a.fanout_repeats == 0:
-        p.error("nothing to measure: --repeats and --fanout-repeats are both 0")
     for name in ("rate", "duration", "fanout_rate", "fanout_duration"):
         if not 0 < getattr(a, name) <= 3600:
             p.error(f"--{name.replace('_', '-')} must be > 0 and <= 3600")
     if a.clients > 5000 or a.fanout_clients > 5000:
         p.error("at most 5,000 clients (one fleet process per side)")
+    a.transports = [t.strip() for t in a.transports.split(",") if t.strip()]
+    if "tcp" not in a.transports or "websocket" not in a.transports:
+        p.error("--transports must include websocket and tcp (ratio 1)")
+    sys.path.insert(0, str(ROOT))
+    from wslab import transport_names
+
+    unknown = set(a.transports) - set(transport_names())
+    if unknown:
+        p.error(f"unknown transport(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(transport_names())}")
+    if a.pin == "on" and (not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2):
+        p.error("--pin on needs Linux and 2 CPUs; use --pin off")
     return a
-
-
-def _cpu_model() -> str:
-    from wslab.core.machine import machine_info
-
-    return machine_info()["cpu"]
 
 
 def _loadavg() -> str:
@@ -280,129 +438,256 @@ def _loadavg() -> str:
         return "n/a"
 
 
-def _order(r: int, a: argparse.Namespace) -> list[str]:
-    """The variants of round ``r``, in an order rotated from round to round."""
-    order: list[str] = []
-    if r < a.repeats:
-        keys = ["ws", "tcp", "bare"] + (["bws", "naive"] if r < a.context_repeats else [])
-        k = r % len(keys)
-        order += keys[k:] + keys[:k]
-    if r < a.fanout_repeats:
-        order += ["hdel", "bdel"] if r % 2 == 0 else ["bdel", "hdel"]
+SHORT = {"websocket": "ws", "long-poll": "lp", "short-poll": "sp"}
+
+
+def _order(r: int, a: argparse.Namespace, trees: list[Tree]) -> list[tuple[str, str | None]]:
+    """The variants of round ``r`` as ``(kind, tree label or None)``: kinds in
+    an order rotated from round to round, the trees' runs of one kind side by
+    side, which tree goes first alternating."""
+    kinds = [*a.transports, "bare"]
+    if r < a.context_rounds:
+        kinds += ["bws", "naive"]
+    if r < a.fanout_rounds:
+        kinds += ["hdel", "bdel"]
+    k = r % len(kinds)
+    kinds = kinds[k:] + kinds[:k]
+    labels = [t.label for t in trees][:: (-1 if r % 2 else 1)]
+    order: list[tuple[str, str | None]] = []
+    for kind in kinds:
+        if kind in ("bare", "bws", "naive", "bdel"):
+            order.append((kind, None))
+        else:
+            order += [(kind, label) for label in labels]
     return order
+
+
+def _label(kind: str, tree: str | None) -> str:
+    name = {"bare": "bare tcp p50", "bws": "bare websockets p50",
+            "naive": "bare tcp p50, no warm_malloc", "hdel": "harness ws delivery",
+            "bdel": "bare ws delivery"}.get(kind, f"harness {kind} p50")
+    return f"{name} ({tree})" if tree else name
 
 
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     from importlib.metadata import version
 
-    command = shlex.join([sys.executable, *(sys.argv if argv is None else ["overhead.py", *argv])])
+    from wslab.core.machine import machine_info
+
+    pin = Pinning(frozenset({0}), frozenset({1})) if a.pin == "on" else Pinning()
+    command = shlex.join([".venv/bin/python", "benchmarks/overhead.py",
+                          *(sys.argv[1:] if argv is None else argv)])
     print(f"command: {command}")
-    print(f"machine: {os.cpu_count()} cores, {_cpu_model()}, {platform.system()} "
+    print(f"machine: {os.cpu_count()} cores, {machine_info()['cpu']}, {platform.system()} "
           f"{platform.release()}; load average at start {_loadavg()}")
     print(f"versions: python {platform.python_version()}, websockets {version('websockets')}, "
-          f"wslab {version('wslab')}")
+          f"aiohttp {version('aiohttp')}")
+    print(f"placement: {pin.describe()}")
     print(f"latency: {a.clients} clients, {a.rate:g} events/s fixed, {a.duration:g} s per run, "
-          f"{a.payload} B payload, warm-up {warmup_s(a.duration):g} s, {a.repeats} repeats "
-          f"({min(a.context_repeats, a.repeats)} of the context variants)")
+          f"{a.payload} B payload, warm-up {warmup_s(a.duration):g} s; harness transports "
+          f"{', '.join(a.transports)}")
     offered = a.fanout_rate * a.fanout_clients
     print(f"delivery: {a.fanout_clients} clients, {a.fanout_rate:g} events/s fixed "
-          f"(offered {offered:,.0f} deliveries/s), {a.fanout_duration:g} s per run, "
-          f"{a.fanout_repeats} repeats")
-    print(flush=True)
+          f"(offered {offered:,.0f} deliveries/s), {a.fanout_duration:g} s per run")
+    print(f"rounds: {a.rounds} ({a.fanout_rounds} with fan-out, {min(a.context_rounds, a.rounds)}"
+          " with the context variants)")
 
-    jobs: dict[str, Callable[[Path], float]] = {
-        "ws": lambda out: harness_latency("websocket", a, out),
-        "tcp": lambda out: harness_latency("tcp", a, out),
-        "bare": lambda out: bare_tcp_latency(a),
-        "bws": lambda out: bare_ws_latency(a),
-        "naive": lambda out: bare_tcp_latency(a, malloc="naive"),
-        "hdel": lambda out: harness_delivery(a, out),
-        "bdel": lambda out: bare_delivery(a),
+    with contextlib.ExitStack() as stack:
+        trees = [current_tree()]
+        if a.compare:
+            trees.append(stack.enter_context(worktree(a.compare)))
+        for tree in trees:
+            print(f"tree {tree.label}: {tree.describe}")
+        print(flush=True)
+        # a harness's hard time limit: every run of every round at its slowest
+        limit = 300 + a.rounds * (len(a.transports) * (a.duration + 90)
+                                  + a.fanout_duration + 150)
+        for tree in trees:
+            stack.callback(lambda t=tree: t.helper and t.helper.close())
+            tree.start(pin, limit)
+        by_label = {t.label: t for t in trees}
+        rounds, elapsed, loads = _measure(a, pin, trees, by_label)
+    _report(a, trees, rounds, elapsed, loads, offered, command)
+    return 0
+
+
+def _measure(a, pin, trees, by_label):
+    jobs: dict[str, Callable[[str | None, Path], Result]] = {
+        "bare": lambda tree, out: bare_tcp_latency(pin, a),
+        "bws": lambda tree, out: bare_ws_latency(pin, a),
+        "naive": lambda tree, out: bare_tcp_latency(pin, a, malloc="naive"),
+        "hdel": lambda tree, out: harness_delivery(by_label[tree], a, out),
+        "bdel": lambda tree, out: bare_delivery(pin, a),
     }
-    results: dict[str, list[float]] = {k: [] for k in VARIANTS}
-    rounds: dict[str, list[float | None]] = {k: [] for k in VARIANTS}  # None: failed run
+    for t in a.transports:
+        jobs[t] = lambda tree, out, t=t: harness_latency(by_label[tree], t, a, out)
+    #: (kind, tree) -> one Result (or None: failed, or not run) per round
+    rounds: dict[tuple[str, str | None], list[Result | None]] = {}
+    loads: list[float] = []
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="wslab-overhead-") as tmp:
-        for r in range(max(a.repeats, a.fanout_repeats)):
-            for key in _order(r, a):
-                label, unit = VARIANTS[key]
-                out = Path(tmp) / f"{key}-{r}"
+        for r in range(a.rounds):
+            loads.append(os.getloadavg()[0])
+            for kind, tree in _order(r, a, trees):
+                series = rounds.setdefault((kind, tree), [None] * a.rounds)
+                label = _label(kind, tree)
+                out = Path(tmp) / f"{kind}-{tree}-{r}"
                 try:
-                    value = jobs[key](out)
+                    res = jobs[kind](tree, out)
                 except Exception as exc:  # one failed run must not lose the others
                     WARNINGS.append(f"round {r + 1} {label} failed: {exc}")
-                    print(f"  round {r + 1}  {label:<29} FAILED: {str(exc)[:200]}", flush=True)
-                    rounds[key].append(None)
+                    print(f"  round {r + 1}  {label:<36} FAILED: {str(exc)[:300]}", flush=True)
                     continue
-                finally:
-                    shutil.rmtree(out, ignore_errors=True)
-                results[key].append(value)
-                rounds[key].append(value)
-                print(f"  round {r + 1}  {label:<29} {value:>9,.0f} {unit}"
+                series[r] = res
+                unit = "/s" if kind.endswith("del") else "µs"
+                cpu = (f"   CPU/delivery server {res.server_us:5.1f} µs, clients "
+                       f"{res.client_us:5.1f} µs" if res.server_us is not None else "")
+                print(f"  round {r + 1}  {label:<36} {res.value:>9,.0f} {unit}{cpu}"
                       f"   [{time.monotonic() - t0:4.0f} s]", flush=True)
-    elapsed = time.monotonic() - t0
-    med = {k: statistics.median(v) for k, v in results.items() if v}
+    return rounds, time.monotonic() - t0, loads
+
+
+def _report(a, trees, rounds, elapsed, loads, offered, command) -> None:
+    def series(kind: str, tree: str | None, field: str = "value") -> list[float | None]:
+        return [None if x is None else getattr(x, field)
+                for x in rounds.get((kind, tree), [None] * a.rounds)]
+
+    def ok(values: list[float | None]) -> list[float]:
+        return [v for v in values if v is not None]
+
+    busy = max(loads) > 0.5 * (os.cpu_count() or 1)
+    print()
+    print("load average (1 min) at the start of each round: "
+          + " ".join(f"{x:.2f}" for x in loads)
+          + ("   BUSY machine: other work shares the cores, expect wide intervals" if busy
+             else ""))
+    print()
+    print("medians over rounds, [95 % bootstrap interval over rounds]:")
+    for (kind, tree), values in rounds.items():
+        vals = ok([None if x is None else x.value for x in values])
+        if not vals:
+            continue
+        unit = "/s" if kind.endswith("del") else "µs"
+        print(f"  {_label(kind, tree):<40} {fmt(estimate(vals), 0)} {unit}   "
+              f"(n={len(vals)}: {' '.join(f'{v:,.0f}' for v in vals)})")
 
     print()
-    print("per repeat (in round order):")
-    for key, values in results.items():
-        if values:
-            label, unit = VARIANTS[key]
-            print(f"  {label:<29} " + "  ".join(f"{v:,.0f}" for v in values) + f" {unit}")
+    print("CPU per delivery, µs (median over rounds [95 % interval]):")
+    for (kind, tree), values in rounds.items():
+        server = ok([None if x is None else x.server_us for x in values])
+        client = ok([None if x is None else x.client_us for x in values])
+        if server:
+            print(f"  {_label(kind, tree):<40} server {fmt(estimate(server), 1):<22} "
+                  f"clients {fmt(estimate(client), 1)}")
 
+    rows: list[tuple[str, object, str]] = []  # (what, estimate, detail) for the table
     print()
-    print("context (medians):")
-    for num, den, what in (("ws", "tcp", "harness websocket / tcp"),
-                           ("tcp", "bare", "harness tcp / bare tcp"),
-                           ("hdel", "bdel", "harness / bare delivery")):
-        paired = [n / d for n, d in zip(rounds[num], rounds[den], strict=False) if n and d]
-        if paired:
-            print(f"  {what:<25} median of the per-round ratios {statistics.median(paired):.2f}"
-                  f"  ({' '.join(f'{x:.2f}' for x in paired)})")
-    if "hdel" in med and "bdel" in med:
-        sat = max(med["hdel"], med["bdel"]) / offered
-        print(f"  delivery: the better side achieved {sat:.0%} of the offered load"
-              + (" (saturated)" if sat < 0.95 else " (NOT saturated: raise --fanout-rate)"))
-        total = {}
-        for key, who in (("hdel", "harness"), ("bdel", "bare   ")):
-            server = statistics.median(c[0] for c in CPU[key])
-            fleet = statistics.median(c[1] for c in CPU[key])
-            total[key] = statistics.median(c[0] + c[1] for c in CPU[key])
-            print(f"  {who} ws fan-out CPU per delivery: server {server:.1f} µs + client fleet "
-                  f"{fleet:.1f} µs = {total[key]:.1f} µs")
-        print(f"  CPU-bound capacity, harness / bare = {total['bdel']:.1f} / {total['hdel']:.1f}"
-              f" = {total['bdel'] / total['hdel']:.2f}   (steadier than the wall-clock rate)")
-    if {"bws", "bare", "ws"} <= med.keys():
-        print(f"  bare websockets p50 / bare tcp p50      {med['bws']:,.0f} µs / "
-              f"{med['bare']:,.0f} µs = {med['bws'] / med['bare']:.2f}   "
-              "(the websockets library itself)")
-        print(f"  harness websocket p50 / bare ws p50     {med['ws']:,.0f} µs / "
-              f"{med['bws']:,.0f} µs = {med['ws'] / med['bws']:.2f}   (the harness on websocket)")
-    if {"naive", "bare"} <= med.keys():
-        print(f"  bare tcp p50 without / with warm_malloc {med['naive']:,.0f} µs / "
-              f"{med['bare']:,.0f} µs = {med['naive'] / med['bare']:.2f}   "
-              "(glibc mmap threshold; see _bare.warm_malloc)")
+    print("ratios within a round, median over rounds [95 % bootstrap interval over rounds]:")
+    for tree in trees:
+        lab = tree.label
+        for t in a.transports:
+            if t == "tcp":
+                continue
+            r = paired(series(t, lab), series("tcp", lab))
+            if r:
+                e = estimate(r)
+                print(f"  harness {t} p50 / harness tcp p50 ({lab}):".ljust(52) + fmt(e))
+                if t == "websocket":
+                    rows.append((f"ws-tcp:{lab}", e, ""))
+        r = paired(series("tcp", lab), series("bare", None))
+        if r:
+            e = estimate(r)
+            print(f"  harness tcp p50 / bare tcp p50 ({lab}):".ljust(52) + fmt(e))
+            rows.append((f"tcp-bare:{lab}", e, ""))
+        r = paired(series("hdel", lab), series("bdel", None))
+        if r:
+            e = estimate(r)
+            print(f"  harness / bare ws delivery rate ({lab}):".ljust(52) + fmt(e))
+            rows.append((f"delivery:{lab}", e, ""))
+    r = paired(series("bws", None), series("bare", None))
+    if r:
+        print("  bare websockets p50 / bare tcp p50 (the library):".ljust(52) + fmt(estimate(r)))
+    r = paired(series("naive", None), series("bare", None))
+    if r:
+        print("  bare tcp p50 without / with warm_malloc:".ljust(52) + fmt(estimate(r)))
+    if ok(series("hdel", "now")) and ok(series("bdel", None)):
+        best = max(statistics.median(ok(series("hdel", "now"))),
+                   statistics.median(ok(series("bdel", None)))) / offered
+        print(f"  delivery: the better side achieved {best:.0%} of the offered load"
+              + (" (saturated)" if best < 0.95 else " (NOT saturated: raise --fanout-rate)"))
+
+    cmp_rows: list[tuple[str, object]] = []
+    if len(trees) > 1:
+        print()
+        print("now / before, within a round (below 1: the current tree is faster or cheaper):")
+        for kind in [*a.transports, "hdel"]:
+            for field, what in (("value", "p50" if kind != "hdel" else "delivery rate"),
+                                ("server_us", "server CPU per delivery"),
+                                ("client_us", "client CPU per delivery")):
+                r = paired(series(kind, "now", field), series(kind, "before", field))
+                if r:
+                    e = estimate(r)
+                    name = f"{'ws fan-out' if kind == 'hdel' else kind} {what}"
+                    print(f"  {name:<44} {fmt(e)}   (n={e.n})")
+                    cmp_rows.append((name, e))
     print(f"  total {elapsed:.0f} s; load average at end {_loadavg()}")
     for w in WARNINGS:
         print(f"  WARNING {w}")
 
+    # -- the README's rows, ready to paste -------------------------------------
+    def med(kind: str, tree: str | None) -> float:
+        return statistics.median(ok(series(kind, tree)))
+
+    targets = {"ws-tcp": ("<=", a.target_ws_tcp), "tcp-bare": ("<=", a.target_tcp_bare),
+               "delivery": (">=", a.target_delivery)}
+    cell = f"`{command}`"
+    machine = (f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores"
+               + (" (busy)" if busy else ""))
     print()
-    print(f"medians of interleaved repeats ({a.repeats} latency, {a.fanout_repeats} delivery):")
-    rows = [
-        ("websocket p50 / tcp p50 (harness)", "ws", "tcp", " µs", "<=", a.target_ws_tcp),
-        ("harness tcp p50 / bare tcp p50", "tcp", "bare", " µs", "<=", a.target_tcp_bare),
-        ("harness ws delivery rate / bare", "hdel", "bdel", "/s", ">=", a.target_delivery),
-    ]
-    for name, num, den, unit, op, target in rows:
-        if num not in med or den not in med:
-            print(f"{name:<41} not measured")
+    print("README rows (current tree):")
+    for key, e, _ in rows:
+        name, tree = key.split(":")
+        if tree != "now":
             continue
-        ratio = med[num] / med[den]
-        ok = ratio <= target if op == "<=" else ratio >= target
-        print(f"{name:<41} {med[num]:,.0f}{unit} / {med[den]:,.0f}{unit} = {ratio:.2f}   "
-              f"target {op} {target:g}   {'ok' if ok else 'MISS'}")
-    return 0
+        op, target = targets[name]
+        met = e.value <= target if op == "<=" else e.value >= target
+        verdict = f"{'≤' if op == '<=' else '≥'} {target:g} " + ("✓" if met else "— **missed**")
+        interval = (f"[{e.low:.2f}, {e.high:.2f}], {e.n} rounds, {machine}"
+                    if np.isfinite(e.low) else f"{e.n} round(s), {machine}")
+        if name == "ws-tcp":
+            what = (f"harness `websocket` p50 / harness `tcp` p50 ({a.clients} clients, "
+                    f"{a.rate:g} events/s)")
+            result = (f"{med('websocket', 'now'):,.0f} µs / {med('tcp', 'now'):,.0f} µs; "
+                      f"per round **{e.value:.2f}** {interval}")
+        elif name == "tcp-bare":
+            what = "harness `tcp` p50 / bare asyncio TCP push p50"
+            result = (f"{med('tcp', 'now'):,.0f} µs / {med('bare', None):,.0f} µs; "
+                      f"per round **{e.value:.2f}** {interval}")
+            cell = "same run"
+        else:
+            what = (f"harness websocket fleet delivery rate / bare websockets clients "
+                    f"({a.fanout_clients:,} clients, {a.fanout_rate:g} events/s offered)")
+            hcpu = ok(series("hdel", "now", "server_us"))
+            hcl = ok(series("hdel", "now", "client_us"))
+            bcpu = ok(series("bdel", None, "server_us"))
+            bcl = ok(series("bdel", None, "client_us"))
+            result = (f"{med('hdel', 'now'):,.0f}/s / {med('bdel', None):,.0f}/s; per round "
+                      f"**{e.value:.2f}** {interval} (CPU per delivery "
+                      f"{statistics.median(hcpu) + statistics.median(hcl):.1f} vs "
+                      f"{statistics.median(bcpu) + statistics.median(bcl):.1f} µs)")
+            cell = "same run"
+        print(f"| {what} | {cell} | {result} | {verdict} |")
+        cell = "same run"
+    if cmp_rows:
+        print()
+        print(f"README rows (now / before {a.compare}, within a round):")
+        cell = f"`{command}`"
+        for name, e in cmp_rows:
+            interval = f"[{e.low:.2f}, {e.high:.2f}]" if np.isfinite(e.low) else "(no interval)"
+            print(f"| {name}, now / before | {cell} | **{e.value:.2f}** {interval}, "
+                  f"{e.n} rounds, {machine} | |")
+            cell = "same run"
 
 
 if __name__ == "__main__":
