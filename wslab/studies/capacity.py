@@ -382,8 +382,9 @@ def idle_floor(rates: Sequence[float], *, repeats: int = 3, events: int = 60,
     """
     from ..experiment import Experiment
 
-    trials = [{"transport": tr, "rate": r, "duration": max(min_duration, events / r)}
-              for tr in transports for r in rates]
+    trials: list[Mapping[str, Any]] = [
+        {"transport": tr, "rate": r, "duration": max(min_duration, events / r)}
+        for tr in transports for r in rates]
     exp = Experiment(name, trials=trials, repeats=repeats, seed=seed,
                      base={"clients": 1, "schedule": "poisson"})
     exp.run(progress=progress)
