@@ -172,25 +172,3 @@ def test_transit_is_the_median_of_push_medians_per_group():
     with pytest.raises(ConfigError, match="no push run to estimate the transit from at delay"):
         analysis.transit_us(pd.concat([t, t.assign(delay=0.5, transport="long-poll")]),
                             by="delay")
-
-
-def test_short_poll_comparison_is_half_the_interval_plus_one_transit(runs):
-    sp = runs["short-poll"]
-    m = analysis.short_poll_comparison(sp, transit_us=500.0)
-    assert m["interval_s"] == INTERVAL and m["transit_us"] == 500.0
-    assert m["model_mean_us"] == pytest.approx(INTERVAL / 2 * 1e6 + 500)
-    assert m["model_p99_us"] == pytest.approx(0.99 * INTERVAL * 1e6 + 500)
-    assert m["measured_mean_us"] == sp.summary["latency_us"]["mean"]
-    # waiting for the next poll is bounded by the interval (plus one transit)
-    assert m["measured_p50_us"] < INTERVAL * 1e6 + 50_000
-    with pytest.raises(ConfigError, match="no polling interval"):
-        analysis.short_poll_comparison(runs["websocket"])
-
-
-def test_key_comparisons_name_every_transport_and_the_model(runs):
-    lines = analysis.key_comparisons(runs)
-    text = "\n".join(lines)
-    assert "websocket" in text and "short-poll (T = 100 ms)" in text
-    assert "vs model T/2 + one transit" in text
-    assert any(line.startswith("bytes per delivered event") for line in lines)
-    assert any(line.startswith("HTTP requests per delivered event") for line in lines)

@@ -28,7 +28,6 @@ import pandas as pd
 from . import transports
 from .core.errors import ConfigError
 from .core.events import schedule_offsets
-from .models import short_poll_latency_mean, short_poll_latency_quantile
 from .runner.store import Run
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "as_runs",
     "body_bytes_per_event",
     "is_push",
-    "key_comparisons",
     "latency_frame",
     "loss_check",
     "loss_table",
@@ -49,7 +47,6 @@ __all__ = [
     "runs_table",
     "scheduled_events",
     "setup_caption",
-    "short_poll_comparison",
     "transit_us",
     "transport_label",
 ]
@@ -338,75 +335,3 @@ def transit_us(data: Runs | pd.DataFrame, by: str | Sequence[str] | None = None,
         ref = push[push["transport"] == reference].groupby(keys)["latency_p50_us"].median()
         everyone = ref.reindex(everyone.index).fillna(everyone)
     return everyone.rename("transit_us")
-
-
-def short_poll_comparison(run: Run, transit_us: float = 0.0) -> dict[str, float]:
-    """Measured short-poll latency next to the model ``U*T + d`` (µs), where
-    ``transit_us`` is the one transit ``d`` after the wait (`transit_us`).
-
-    Returns ``interval_s``, ``transit_us`` and, for ``mean``, ``p50`` and
-    ``p99``, ``measured_<stat>_us`` (run summary) and ``model_<stat>_us``
-    (`wslab.models.short_poll_latency_mean` / ``..._quantile``).
-    """
-    interval = _params(run).get("interval")
-    if not interval:
-        raise ConfigError(f"{run.transport} run has no polling interval")
-    lat = run.summary["latency_us"]
-    d = transit_us / 1e6
-    out = {"interval_s": float(interval), "transit_us": float(transit_us),
-           "measured_mean_us": lat["mean"],
-           "model_mean_us": float(short_poll_latency_mean(interval, d)) * 1e6}
-    for name, q in (("p50", 0.5), ("p99", 0.99)):
-        out[f"measured_{name}_us"] = lat[name]
-        out[f"model_{name}_us"] = float(short_poll_latency_quantile(q, interval, d)) * 1e6
-    return out
-
-
-def _ms(us: float) -> str:
-    return f"{us / 1e3:.3g} ms" if us >= 1000 else f"{us / 1e3:.2f} ms"
-
-
-def key_comparisons(runs: Runs) -> list[str]:
-    """The comparisons a C1 notebook states, as sentences with this run's numbers.
-
-    Latency medians relative to the fastest push transport, the short-poll
-    mean and p99 next to the model with that transport's median as the
-    transit (when a short-poll and a push run are given), and bytes and
-    requests per delivered event.
-    """
-    run_list = as_runs(runs)
-    t = runs_table(run_list)
-    lines = []
-    floor = t[t.transport.isin(transports.names("push"))]
-    if len(floor):
-        base = floor.loc[floor.latency_p50_us.idxmin()]
-        lines.append(f"median one-way latency (x the {base.transport} floor): " + ", ".join(
-            f"{row.label} {_ms(row.latency_p50_us)} ({row.latency_p50_us / base.latency_p50_us:.3g}x)"
-            for row in t.itertuples()))
-        transit = transit_us(t, reference=base.transport)
-        for run in run_list:
-            if not _params(run).get("interval"):
-                continue
-            m = short_poll_comparison(run, transit)
-            lines.append(
-                f"{transport_label(run)}: mean latency {_ms(m['measured_mean_us'])} vs model "
-                f"T/2 + one transit = {_ms(m['model_mean_us'])} (transit = {base.transport} "
-                f"median = {_ms(transit)}); p99 {_ms(m['measured_p99_us'])} vs model "
-                f"0.99 T + transit = {_ms(m['model_p99_us'])}")
-    ref = t.loc[t.bytes_per_event.idxmin()]
-    lines.append(
-        f"bytes per delivered event, up + down (event body alone "
-        f"{t.body_bytes_per_event.mean():.0f} B): " + ", ".join(
-            f"{row.label} {row.bytes_per_event:.0f} B ({row.bytes_per_event / ref.bytes_per_event:.3g}x)"
-            for row in t.itertuples()))
-    for row in t[t.requests_per_event >= 0.5].itertuples():
-        lines.append(
-            f"{row.label}: {row.bytes_up_per_request:.0f} B up per request (request line "
-            f"+ headers), {row.bytes_down_per_request:.0f} B down per response (headers "
-            f"+ events), {row.requests_per_event:.3g} requests per delivered event")
-    lines.append("HTTP requests per delivered event: " + ", ".join(
-        f"{row.label} {row.requests_per_event:.3g}"
-        + (f" ({row.empty_fraction:.0%} of responses empty)" if row.empty_fraction > 0 else "")
-        for row in t.itertuples()))
-    return lines
-

@@ -241,6 +241,7 @@ def _error_bars(ax: Axes, bars: Any, table: pd.DataFrame, column: str) -> None:
     if ok.any():
         ax.errorbar(x[ok], v[ok], yerr=[v[ok] - lo[ok], hi[ok] - v[ok]], fmt="none",
                     ecolor="black", elinewidth=1, capsize=3)
+        ax.set_ylim(bottom=0)  # counts per event are >= 0; a few runs' interval may reach below
 
 
 def _plain_number(value: float, _pos: Any = None) -> str:
