@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from wslab.core.errors import ConfigError
 from wslab.core.events import SCHEDULES, Event, PayloadPool, encode, schedule_offsets
 from wslab.core.wire import decode_header
 
@@ -54,7 +55,7 @@ def test_burst_schedule_groups_events():
 
 
 def test_bad_schedule_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="fixed, poisson, burst"):
+    with pytest.raises(ConfigError, match="fixed, poisson, burst"):
         schedule_offsets("sometimes", 1, 1, 0)
     assert SCHEDULES == ("fixed", "poisson", "burst")
 

@@ -1,6 +1,7 @@
 import pytest
 
 import wslab
+from wslab.core.errors import ConfigError
 from wslab.core.profiles import PROFILES, headers_for
 
 
@@ -9,7 +10,7 @@ def test_headers_for_fills_in_the_origin():
     assert h["Referer"] == "http://127.0.0.1:4321/"
     assert "Chrome/156" in h["User-Agent"] and h["Cookie"].startswith("session=")
     assert headers_for(None, "http://x/") == {} and headers_for("aiohttp", "http://x/") == {}
-    with pytest.raises(ValueError, match="allowed: aiohttp, browser"):
+    with pytest.raises(ConfigError, match="allowed: aiohttp, browser"):
         headers_for("mosaic", "http://x/")
     assert set(PROFILES) == {"aiohttp", "browser"}
 

@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
+from .errors import ConfigError
 from .proc import set_pdeathsig
 
 __all__ = ["Channel", "raise_nofile_limit", "run_child", "settle_malloc"]
@@ -110,7 +111,7 @@ async def _serve(
         handler = handlers.get(name)
         try:
             if handler is None:
-                raise ValueError(f"unknown command {name!r}; allowed: {', '.join(handlers)}")
+                raise ConfigError(f"unknown command {name!r}; allowed: {', '.join(handlers)}")
             reply = await handler(**command) or {}
             channel.send({"ok": True, **reply})
         except Exception as exc:

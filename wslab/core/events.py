@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .errors import ConfigError
+
 __all__ = [
     "SCHEDULES",
     "Event",
@@ -89,9 +91,9 @@ def schedule_offsets(
     mean rate is ``rate`` for every kind.
     """
     if kind not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
+        raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}, not {kind!r}")
     if rate <= 0 or duration <= 0:
-        raise ValueError("rate and duration must be positive")
+        raise ConfigError("rate and duration must be positive")
     if kind == "fixed":
         return np.arange(int(rate * duration)) / rate
     if kind == "poisson":
@@ -103,6 +105,6 @@ def schedule_offsets(
             times = np.concatenate([times, more])
         return times[times < duration]
     if burst < 1:
-        raise ValueError("burst must be at least 1")
+        raise ConfigError("burst must be at least 1")
     starts = np.arange(int(rate * duration / burst)) * (burst / rate)
     return np.repeat(starts, burst)

@@ -12,6 +12,8 @@ pay a browser's header bill.
 
 from __future__ import annotations
 
+from .errors import ConfigError
+
 __all__ = ["PROFILES", "headers_for"]
 
 _CHROMIUM_156 = {
@@ -42,6 +44,6 @@ def headers_for(profile: str | None, url: str) -> dict[str, str]:
     if not profile:
         return {}
     if profile not in PROFILES:
-        raise ValueError(f"unknown header profile {profile!r}; allowed: {', '.join(PROFILES)}")
+        raise ConfigError(f"unknown header profile {profile!r}; allowed: {', '.join(PROFILES)}")
     origin = "/".join(url.split("/", 3)[:3])
     return {k: v.replace("{origin}", origin) for k, v in PROFILES[profile].items()}
