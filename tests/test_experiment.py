@@ -419,3 +419,12 @@ def test_runs_older_than_a_new_parameter_or_option_are_reused(tmp_path):
     manifest_path.write_text(json.dumps(manifest))
     again = exp.run(progress=False)
     assert again.reused.all()
+
+
+def test_trials_run_repeat_by_repeat_so_compared_runs_are_close_in_time(tmp_path):
+    exp = Experiment("order", grid={"transport": ["tcp", "websocket"]}, repeats=2,
+                     base={"clients": 1, "rate": 20, "duration": 0.3}, root=tmp_path / "o")
+    exp.run(progress=False)
+    started = {r.path.name: r.manifest["publish"]["start_ns"] for r in exp.runs}
+    order = sorted(started, key=started.get)
+    assert [name.rsplit("_", 1)[1] for name in order] == ["rep0", "rep0", "rep1", "rep1"]

@@ -303,7 +303,11 @@ class Experiment:
 
         existing = self._existing()  # may refuse: before anything starts
         self._remove_leftovers()
-        todo = [t for t in self.trials if t.id not in existing]
+        # Repeat-major order: every trial's repeat 0, then every trial's repeat 1, ...
+        # so trials compared within a repeat (same seed) run close together in
+        # time and slow drift of the machine does not fall on one of them.
+        todo = sorted((t for t in self.trials if t.id not in existing),
+                      key=lambda t: t.repeat)
         runs: dict[str, Run] = dict(existing)
         bar = None
         if progress:
