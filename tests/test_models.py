@@ -88,6 +88,21 @@ def test_events_per_poll_hand_values():
 # ---------------------------------------------------------------------------
 
 
+def test_short_poll_requests_per_event_hand_values():
+    # 1 / (λT): 1 / (10 * 0.05) = 2 requests per event; 1 / (100 * 1) = 0.01
+    assert m.short_poll_requests_per_event(0.05, 10) == pytest.approx(2.0)
+    assert m.short_poll_requests_per_event(1.0, 100) == pytest.approx(0.01)
+    # the inverse of the events one poll carries, at every λT
+    T = np.array([0.01, 0.1, 1.0, 5.0])
+    np.testing.assert_allclose(m.short_poll_requests_per_event(T, 3.0),
+                               1 / m.events_per_poll(T, 3.0))
+    # and (polls per second of one client) / (events per second), exactly
+    assert m.short_poll_requests_per_event(0.2, 7.0) == pytest.approx(
+        m.polls_per_second(1, 0.2) / 7.0)
+    with pytest.raises(ConfigError, match="rate must be positive"):
+        m.short_poll_requests_per_event(0.1, 0.0)
+
+
 def test_polls_per_second_and_header_bandwidth():
     # N/T = 1000 / 0.5 = 2000 requests/s
     assert m.polls_per_second(1000, 0.5) == pytest.approx(2000.0)

@@ -63,6 +63,7 @@ __all__ = [
     "short_poll_latency_cdf",
     "empty_poll_fraction",
     "events_per_poll",
+    "short_poll_requests_per_event",
     "polls_per_second",
     "polling_header_bandwidth",
     "long_poll_latency_bounds",
@@ -278,6 +279,34 @@ def events_per_poll(interval: Any, rate: Any) -> float | np.ndarray:
     t = _positive(interval, "interval")
     lam = _non_negative(rate, "rate")
     return _out(lam * t)
+
+
+def short_poll_requests_per_event(interval: Any, rate: Any) -> float | np.ndarray:
+    """HTTP requests per delivered event in steady state: ``(1/T) / λ = 1/(λT)``.
+
+    A client polls ``1/T`` times per second whatever happens and receives
+    ``λ`` events per second, so each delivered event costs ``1/(λT)``
+    requests -- for every ``λT``, not only when polls are mostly empty. Below
+    ``λT = 1`` an event costs more than one request (most polls are empty,
+    fraction ``exp(-λT)``); above it one request carries ``λT`` events on
+    average (`events_per_poll`) and shares its headers among them
+    (RFC 6202 §2.2, "Header Overhead"). A finite run adds the polls made
+    before its first event and while its clients collect the last one, which
+    matters only when the run lasts a few intervals.
+
+    Args:
+        interval: Polling interval ``T`` in seconds (> 0).
+        rate: Event rate ``λ`` in events per second (> 0).
+
+    Returns:
+        Requests per delivered event (> 0).
+
+    Raises:
+        ConfigError: if ``interval`` or ``rate`` is not positive.
+    """
+    t = _positive(interval, "interval")
+    lam = _positive(rate, "rate")
+    return _out(1.0 / (lam * t))
 
 
 # ---------------------------------------------------------------------------
