@@ -34,18 +34,31 @@ exactly:
 `kaazing_three_way` puts the paper's figures, the model with measured header
 sizes and the measurement (scaled linearly from the measured client count)
 side by side.
+
+Repeats and intervals. Byte counts are exact, but what one message costs
+varies a little from run to run (a poll that caught two events or none,
+delayed ACKs folding segments, CPU time). Notebook 04 runs every
+configuration as a short and a long run, ``repeats`` times with distinct
+seeds (`experiment`); each repeat gives one value of every figure, and
+`with_intervals` reports the mean over the repeats with a Student t
+interval (n = repeats). `model_checks` sets the measurements beside the
+model inputs (RFC 6455's frame header, the header profile's bytes, the
+paper's 871 B) with computed verdicts (`wslab.stats.check_table`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..analysis import BODY_FIXED_BYTES
+from .. import stats
+from ..analysis import BODY_FIXED_BYTES, runs_table
 from ..core.errors import ConfigError
+from ..core.profiles import headers_for
 from ..models import (
     KAAZING_CLIENTS,
     KAAZING_FRAME_BYTES,
@@ -53,27 +66,55 @@ from ..models import (
     KAAZING_PAPER_POLLING_MBPS,
     KAAZING_PAPER_WS_MBPS,
     TCPIP_HEADER_BYTES_IPV4_TS,
+    events_per_poll,
     kaazing_bandwidth,
+    ws_frame_header_bytes,
 )
 from ..runner.store import Run
 
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..experiment import Experiment
+
 __all__ = [
+    "CONFIGS",
     "KAAZING_COLUMNS",
+    "anatomy_repeats",
     "anatomy_table",
+    "config_label",
     "connection_bytes",
     "event_body_bytes",
+    "experiment",
+    "findings",
     "http_anatomy",
     "kaazing_model",
     "kaazing_three_way",
     "marginal_cost",
+    "marginal_repeats",
+    "model_checks",
+    "overhead_ratios",
     "plot_anatomy",
     "plot_kaazing",
+    "profile_bytes",
+    "profile_extra_bytes",
+    "run_metrics_repeats",
+    "run_pairs",
+    "trials",
+    "with_intervals",
     "ws_anatomy",
 ]
 
 #: Columns of `kaazing_three_way`.
 KAAZING_COLUMNS = ["clients", "transport", "method", "bytes_per_message", "mbit_s",
-                   "paper_mbps", "basis"]
+                   "mbit_s_low", "mbit_s_high", "paper_mbps", "basis", "extrapolated"]
+
+#: The configurations notebook 04 compares: label -> (transport, client options).
+CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "short-poll (aiohttp)": ("short-poll", {}),
+    "short-poll (browser)": ("short-poll", {"headers": "browser"}),
+    "long-poll (aiohttp)": ("long-poll", {}),
+    "long-poll (browser)": ("long-poll", {"headers": "browser"}),
+    "websocket": ("websocket", {}),
+}
 
 
 def _payload(run: Run) -> int:
@@ -187,6 +228,8 @@ def ws_anatomy(runs: Sequence[Run]) -> dict[str, float]:
                          "different event counts (e.g. a short and a long run)")
     extra = (c.bytes_down - c.body_bytes).to_numpy(dtype=float)
     h, H = np.polyfit(frames, extra, 1)
+    # byte counts are integers: keep the fit's float noise (~1e-13 B) out of the result
+    h, H = round(float(h), 6), round(float(H), 6)
     body = float(c.body_bytes.sum() / max(c.messages.sum(), 1))
     return {
         "handshake_up_bytes": float(c.bytes_up.mean()),
@@ -259,26 +302,32 @@ def kaazing_three_way(model_bytes: Mapping[str, float], measured: Mapping[str, M
             fed to `wslab.models.kaazing_bandwidth`. Labels starting with
             ``websocket`` are WebSocket rows, the others polling rows.
         measured: transport label -> ``{"clients": N, "overhead_bytes": B,
-            "overhead_tcpip_bytes": B2}`` per message per client from a run
-            of N real clients (`marginal_cost`); scaled linearly to each
-            client count, ``basis`` says "measured at N" or "extrapolated
-            from N".
+            "overhead_tcpip_bytes": B2}`` per message per client from runs
+            of N real clients (`marginal_cost`), optionally with
+            ``overhead_bytes_low`` / ``_high`` and ``overhead_tcpip_bytes_low``
+            / ``_high`` (a 95 % interval, `with_intervals`); scaled linearly
+            to each client count. ``basis`` says "measured at N" or
+            "extrapolated from N", ``extrapolated`` is True for the latter.
         clients: client counts (default 1,000 / 10,000 / 100,000).
 
     Returns:
         Long table (`KAAZING_COLUMNS`): ``method`` is ``paper``, ``model``,
         ``measured`` (TCP payload only, like the paper) or ``measured +
-        TCP/IP``; ``mbit_s`` is SI (bits / 1e6), ``paper_mbps`` bits / 2**20.
+        TCP/IP``; ``mbit_s`` is SI (bits / 1e6) with ``mbit_s_low`` /
+        ``_high`` where the measurement has an interval (NaN otherwise),
+        ``paper_mbps`` bits / 2**20.
     """
     rows = []
 
     def add(n: int, transport: str, method: str, nbytes: float, basis: str,
-            paper: float | None = None) -> None:
+            paper: float | None = None, low: float = math.nan, high: float = math.nan,
+            extrapolated: bool = False) -> None:
         bw = kaazing_bandwidth(n, nbytes)
         rows.append({"clients": int(n), "transport": transport, "method": method,
                      "bytes_per_message": float(nbytes), "mbit_s": float(bw.si_mbps),
+                     "mbit_s_low": n * low * 8 / 1e6, "mbit_s_high": n * high * 8 / 1e6,
                      "paper_mbps": float(bw.paper_mbps) if paper is None else paper,
-                     "basis": basis})
+                     "basis": basis, "extrapolated": extrapolated})
 
     for i, n in enumerate(clients):
         add(n, "polling", "paper", KAAZING_HEADER_BYTES, "paper (871 B headers)",
@@ -290,8 +339,10 @@ def kaazing_three_way(model_bytes: Mapping[str, float], measured: Mapping[str, M
         for label, m in measured.items():
             at = int(m["clients"])
             basis = f"measured at N = {at:,}" if at == n else f"extrapolated from N = {at:,}"
-            add(n, label, "measured", m["overhead_bytes"], basis)
-            add(n, label, "measured + TCP/IP", m["overhead_tcpip_bytes"], basis)
+            for method, key in (("measured", "overhead_bytes"),
+                                ("measured + TCP/IP", "overhead_tcpip_bytes")):
+                add(n, label, method, m[key], basis, low=m.get(f"{key}_low", math.nan),
+                    high=m.get(f"{key}_high", math.nan), extrapolated=at != n)
     return pd.DataFrame(rows, columns=KAAZING_COLUMNS)
 
 
@@ -311,7 +362,10 @@ def anatomy_table(http: Mapping[str, tuple[Run, Run]], ws: Sequence[Run],
     ``body`` (event body; for HTTP the JSON array around it too),
     ``tcpip`` (segments x 52 per request, SYN and ACKs included; for
     WebSocket per message, from the two runs' difference), ``header_bytes``
-    (request + response headers, or frame header: the Kaazing quantity).
+    (request + response headers, or frame header: the Kaazing quantity),
+    ``total`` (the bar's height: the first four summed), and ``counted``
+    with its ``unit``: the polls (requests of both runs) or frames
+    (deliveries of every run) the row's figures rest on.
     """
     rows = []
     for label, (short, long) in http.items():
@@ -319,18 +373,306 @@ def anatomy_table(http: Mapping[str, tuple[Run, Run]], ws: Sequence[Run],
         rows.append({"label": label, "request_headers": a["request_header_bytes"],
                      "response_headers": a["response_header_bytes"],
                      "body": a["response_body_bytes"], "tcpip": a["tcpip_bytes_per_request"],
-                     "header_bytes": a["header_bytes"]})
+                     "header_bytes": a["header_bytes"],
+                     "counted": int(long.summary["requests"] + short.summary["requests"]),
+                     "unit": "polls"})
     w = ws_anatomy(ws)
     runs = sorted(ws, key=lambda r: r.summary["delivered"] / r.summary["clients"])
     m = marginal_cost(runs[0], runs[-1], tcpip_header_bytes)
     rows.append({"label": "websocket (per frame)", "request_headers": 0.0,
                  "response_headers": w["frame_header_bytes"], "body": w["body_bytes"],
-                 "tcpip": m["tcpip_bytes"], "header_bytes": w["frame_header_bytes"]})
-    return pd.DataFrame(rows).set_index("label")
+                 "tcpip": m["tcpip_bytes"], "header_bytes": w["frame_header_bytes"],
+                 "counted": int(sum(len(r.messages) for r in ws)), "unit": "frames"})
+    out = pd.DataFrame(rows).set_index("label")
+    out.insert(5, "total", out[["request_headers", "response_headers", "body", "tcpip"]]
+               .sum(axis=1))
+    return out
+
+
+def config_label(transport: str, options: Mapping[str, Any] | None) -> str:
+    """A run's label in `CONFIGS`: ``short-poll (browser)``, ``websocket`` ..."""
+    if transport in ("short-poll", "long-poll"):
+        return f"{transport} ({(options or {}).get('headers') or 'aiohttp'})"
+    return transport
+
+
+def trials(durations: Sequence[float], interval: float,
+           configs: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None
+           ) -> list[dict[str, Any]]:
+    """Explicit `Experiment` trials: every configuration at every duration
+    (short-poll with ``interval``)."""
+    out = []
+    for transport, options in (configs or CONFIGS).values():
+        for d in durations:
+            t: dict[str, Any] = {"transport": transport, "duration": float(d)}
+            if transport == "short-poll":
+                t["interval"] = float(interval)
+            if options:
+                t["options"] = dict(options)
+            out.append(t)
+    return out
+
+
+def experiment(name: str, *, clients: int, durations: Sequence[float], rate: float,
+               interval: float, payload: int, repeats: int, seed: int,
+               configs: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+               root: Any = None) -> Experiment:
+    """Notebook 04's sweep as a resumable `Experiment`: `trials` x ``repeats``
+    on a fixed schedule (one seed per repeat, shared by every configuration)."""
+    from ..experiment import Experiment
+
+    if len(durations) != 2 or not durations[0] < durations[1]:
+        raise ConfigError(f"durations must be (short, long) seconds with short < long, "
+                          f"not {durations!r}")
+    plan: list[Mapping[str, Any]] = list(trials(durations, interval, configs))
+    return Experiment(name, trials=plan, repeats=repeats,
+                      seed=seed, root=root, base={"clients": clients, "rate": rate,
+                                                  "payload": payload, "schedule": "fixed"})
+
+
+def run_pairs(exp: Experiment) -> dict[tuple[str, int], tuple[Run, Run]]:
+    """``(label, repeat) -> (short run, long run)`` of a measured `experiment`."""
+    found: dict[tuple[str, int], dict[float, Run]] = {}
+    for t, run in zip(exp.trials, exp.runs, strict=True):
+        key = (config_label(t.config.transport, t.config.options), t.repeat)
+        found.setdefault(key, {})[t.config.duration] = run
+    pairs = {}
+    for key, by_duration in found.items():
+        if len(by_duration) != 2:
+            raise ConfigError(f"{key[0]} repeat {key[1]} has {len(by_duration)} duration(s); "
+                              "a short and a long run are needed")
+        short, long = (by_duration[d] for d in sorted(by_duration))
+        pairs[key] = (short, long)
+    return pairs
+
+
+def _repeats(pairs: Mapping[tuple[str, int], tuple[Run, Run]]) -> list[int]:
+    return sorted({rep for _, rep in pairs})
+
+
+def anatomy_repeats(pairs: Mapping[tuple[str, int], tuple[Run, Run]],
+                    tcpip_header_bytes: int = TCPIP_HEADER_BYTES_IPV4_TS) -> pd.DataFrame:
+    """`anatomy_table` of every repeat, stacked (``label``, ``repeat`` first);
+    WebSocket's row also carries its ``handshake_up_bytes`` / ``_down_bytes``
+    and the frame fit's ``body_bytes`` (`ws_anatomy`)."""
+    frames = []
+    for rep in _repeats(pairs):
+        mine = {label: pr for (label, r), pr in pairs.items() if r == rep}
+        http = {k: v for k, v in mine.items() if not k.startswith("websocket")}
+        ws = [run for k, pr in mine.items() if k.startswith("websocket") for run in pr]
+        t = anatomy_table(http, ws, tcpip_header_bytes).reset_index()
+        w = ws_anatomy(ws)
+        for k in ("handshake_up_bytes", "handshake_down_bytes", "body_bytes"):
+            t[k] = np.where(t.label.str.startswith("websocket"), w[k], np.nan)
+        t.insert(1, "repeat", rep)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+def marginal_repeats(pairs: Mapping[tuple[str, int], tuple[Run, Run]],
+                     tcpip_header_bytes: int = TCPIP_HEADER_BYTES_IPV4_TS) -> pd.DataFrame:
+    """`marginal_cost` of every (label, repeat), with ``counted``: the
+    deliveries of both runs the difference rests on."""
+    rows = []
+    for (label, rep), (short, long) in sorted(pairs.items(), key=lambda kv: kv[0][1]):
+        rows.append({"label": label, "repeat": rep,
+                     **marginal_cost(short, long, tcpip_header_bytes),
+                     "counted": len(short.messages) + len(long.messages), "unit": "messages"})
+    return pd.DataFrame(rows)
+
+
+def run_metrics_repeats(pairs: Mapping[tuple[str, int], tuple[Run, Run]],
+                        metrics: Sequence[str] = ("server_cpu_us_per_event", "bytes_per_event",
+                                                  "requests_per_event")) -> pd.DataFrame:
+    """Per (label, repeat): `wslab.analysis.runs_table` metrics of the long run,
+    with ``counted`` = its delivered events."""
+    rows = []
+    for (label, rep), (_, long) in sorted(pairs.items(), key=lambda kv: kv[0][1]):
+        t = runs_table([long]).iloc[0]
+        rows.append({"label": label, "repeat": rep, **{m: float(t[m]) for m in metrics},
+                     "counted": int(long.summary["delivered"]), "unit": "deliveries"})
+    return pd.DataFrame(rows)
+
+
+def with_intervals(frame: pd.DataFrame, by: str = "label",
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per ``by`` group of a ``*_repeats`` frame: every numeric column's mean over
+    the repeats with a 95 % Student t interval (``_low``, ``_high``, ``_n`` =
+    repeats; runs are the independent unit), ``counted`` summed over the
+    repeats and ``unit`` kept. Indexed by ``by`` in first-seen order."""
+    skip = {by, "repeat", "counted", "unit"}
+    cols = list(columns) if columns is not None else [
+        c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+    rows = []
+    for key, g in frame.groupby(by, sort=False):
+        row: dict[str, Any] = {by: key}
+        for c in cols:
+            v = g[c].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            if len(v):
+                row.update(stats.mean_ci(v, unit="repeats").as_dict(c))
+            else:
+                row.update({c: np.nan, f"{c}_low": np.nan, f"{c}_high": np.nan, f"{c}_n": 0})
+        if "counted" in g:
+            row["counted"] = int(g.counted.sum())
+            row["unit"] = g.unit.iloc[0]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(by)
+
+
+def profile_bytes(profile: str, url: str) -> dict[str, int]:
+    """What a header profile weighs on a request to ``url``, from the profile itself.
+
+    ``lines`` and ``header_bytes``: the profile's header lines (``Name:
+    value\r\n``, `wslab.core.profiles`, ``{origin}`` filled from ``url``);
+    ``replaced_bytes``: the lines of aiohttp's own defaults that they replace
+    (``Accept``, ``Accept-Encoding``, ``User-Agent``, read from the installed
+    aiohttp); ``extra_bytes``: the difference, the model of what replaying
+    ``profile`` adds to each of the kit's requests.
+    """
+    from aiohttp.client_reqrep import ClientRequest
+    from aiohttp.http import SERVER_SOFTWARE
+
+    def line(k: str, v: str) -> int:
+        return len(f"{k}: {v}\r\n".encode())
+
+    extra = headers_for(profile, url)
+    names = {k.lower() for k in extra}
+    defaults = {str(k): str(v) for k, v in ClientRequest.DEFAULT_HEADERS.items()}
+    defaults["User-Agent"] = SERVER_SOFTWARE
+    added = sum(line(k, v) for k, v in extra.items())
+    replaced = sum(line(k, v) for k, v in defaults.items() if k.lower() in names)
+    return {"lines": len(extra), "header_bytes": added, "replaced_bytes": replaced,
+            "extra_bytes": added - replaced}
+
+
+def profile_extra_bytes(profile: str, url: str) -> int:
+    """Request bytes a header profile adds to the kit's aiohttp request to ``url``
+    (`profile_bytes`' ``extra_bytes``)."""
+    return profile_bytes(profile, url)["extra_bytes"]
+
+
+def _est(ci: pd.DataFrame, label: str, col: str, method: str = "t interval over repeats"
+         ) -> stats.Estimate:
+    r = ci.loc[label]
+    return stats.Estimate(float(r[col]), float(r[f"{col}_low"]), float(r[f"{col}_high"]),
+                          int(r[f"{col}_n"]), method)
+
+
+def model_checks(anatomy: pd.DataFrame, marginal: pd.DataFrame,
+                 anatomy_by_repeat: pd.DataFrame, *, rate: float, interval: float,
+                 url: str, profile: str = "browser") -> pd.DataFrame:
+    """Measured figures beside their model inputs, with computed verdicts.
+
+    ``anatomy`` and ``marginal``: `with_intervals` of `anatomy_repeats` and
+    `marginal_repeats`; ``anatomy_by_repeat``: `anatomy_repeats` itself (the
+    profile's bytes are a paired difference per repeat); ``url``: the
+    short-poll endpoint the clients used (the profile's ``Referer`` names
+    its origin). Rows (those whose configuration was measured):
+
+    * the WebSocket frame header (fit) and overhead per message against
+      RFC 6455 §5.2 for the measured body size, unmasked (§5.1);
+    * each short-poll overhead per message against (headers per poll + the
+      2 B of the JSON array) / events per poll (`wslab.models.events_per_poll`);
+    * the browser profile's extra request bytes against `profile_extra_bytes`;
+    * each short-poll header size per poll against the paper's 871 B.
+
+    Returns `wslab.stats.check_table`.
+    """
+    rows: list[dict[str, Any]] = []
+    ws = "websocket (per frame)"
+    if ws in anatomy.index and "websocket" in marginal.index:
+        rfc = ws_frame_header_bytes(int(round(anatomy.loc[ws, "body"])), masked=False)
+        rows += [{"quantity": "websocket frame header (B), fit over connections",
+                  "measured": _est(anatomy, ws, "header_bytes"), "model": rfc},
+                 {"quantity": "websocket overhead per message (B), marginal",
+                  "measured": _est(marginal, "websocket", "overhead_bytes"), "model": rfc}]
+    per_poll = float(events_per_poll(interval, rate))
+    polls = [k for k in anatomy.index if k.startswith("short-poll")]
+    for label in polls:
+        if label in marginal.index:
+            model = (float(anatomy.loc[label, "header_bytes"]) + 2) / per_poll
+            rows.append({"quantity": f"{label} overhead per message (B), marginal",
+                         "measured": _est(marginal, label, "overhead_bytes"), "model": model})
+    lean, rich = "short-poll (aiohttp)", f"short-poll ({profile})"
+    if lean in polls and rich in polls:
+        by = anatomy_by_repeat.set_index(["label", "repeat"]).request_headers
+        diff = (by.xs(rich, level="label") - by.xs(lean, level="label")).dropna()
+        rows.append({"quantity": f"{profile} profile: extra request bytes per poll (B)",
+                     "measured": stats.mean_ci(diff.to_numpy(), unit="repeats (paired)"),
+                     "model": profile_extra_bytes(profile, url)})
+    for label in polls:
+        rows.append({"quantity": f"{label} headers per poll (B) vs the paper's",
+                     "measured": _est(anatomy, label, "header_bytes"),
+                     "model": KAAZING_HEADER_BYTES})
+    return stats.check_table(rows)
+
+
+def overhead_ratios(marginal_by_repeat: pd.DataFrame, reference: str = "websocket",
+                    column: str = "overhead_tcpip_bytes") -> pd.DataFrame:
+    """Each configuration's ``column`` over the ``reference``'s, per repeat
+    (paired: one seed per repeat), mean over the repeats with a t interval."""
+    t = marginal_by_repeat.pivot(index="repeat", columns="label", values=column)
+    rows = []
+    for label in [c for c in dict.fromkeys(marginal_by_repeat.label) if c != reference]:
+        est = stats.mean_ci((t[label] / t[reference]).dropna().to_numpy(),
+                            unit="repeats (paired)")
+        rows.append({"label": label, **est.as_dict("ratio")})
+    return pd.DataFrame(rows)
+
+
+def _ci_text(est: stats.Estimate | pd.Series, col: str = "", fmt: str = ".0f") -> str:
+    if isinstance(est, stats.Estimate):
+        v, lo, hi = est.value, est.low, est.high
+    else:
+        v, lo, hi = (float(est[f"{col}{s}"]) for s in ("", "_low", "_high"))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{v:{fmt}} (no interval)"
+    return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def findings(anatomy: pd.DataFrame, marginal: pd.DataFrame, checks: pd.DataFrame,
+             ratios: pd.DataFrame, cpu: pd.DataFrame) -> list[str]:
+    """The sentences notebook 04's closing section rests on, every number and
+    verdict computed from the tables above (95 % intervals over the repeats)."""
+    model = kaazing_model()
+    same = (list(model.polling_mbps) == list(KAAZING_PAPER_POLLING_MBPS)
+            and list(model.websocket_mbps) == list(KAAZING_PAPER_WS_MBPS))
+    lines = [f"The formula with the paper's 871 B and 2 B gives its printed table: "
+             f"{'yes' if same else 'no'}"]
+    for label, r in anatomy.iterrows():
+        lines.append(f"{label}: headers {_ci_text(r, 'header_bytes', '.1f')} B per "
+                     f"{'poll' if r.unit == 'polls' else 'frame'} "
+                     f"(n = {r.counted:,} {r.unit}, {int(r.header_bytes_n)} repeats)")
+    for c in checks.itertuples():
+        lines.append(f"{c.quantity}: measured {c.measured:.1f} [{c.low:.1f}, {c.high:.1f}], "
+                     f"model {c.model:.1f}: {c.verdict}")
+    for label, r in marginal.iterrows():
+        lines.append(f"{label}: one more message costs {_ci_text(r, 'overhead_bytes', '.1f')} B "
+                     f"of overhead, {_ci_text(r, 'overhead_tcpip_bytes', '.1f')} B with TCP/IP "
+                     f"headers ({_ci_text(r, 'segments', '.2f')} segments; "
+                     f"n = {r.counted:,} messages)")
+    for r in ratios.itertuples():
+        above = r.ratio_low > 1
+        lines.append(f"{r.label} / websocket overhead incl. TCP/IP: "
+                     f"{_ci_text(pd.Series(r._asdict()), 'ratio', '.1f')}x "
+                     f"({'polling costs more: interval above 1' if above else 'interval reaches 1'})")
+    for label, r in cpu.iterrows():
+        lines.append(f"{label}: server CPU {_ci_text(r, 'server_cpu_us_per_event', '.0f')} µs "
+                     f"per delivered event (n = {int(r.server_cpu_us_per_event_n)} runs)")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Figures for notebook 04
+# ---------------------------------------------------------------------------
 
 
 def plot_anatomy(ax: Any, table: pd.DataFrame) -> Any:
-    """Stacked bars of `anatomy_table`: request headers, response headers, body, TCP/IP."""
+    """Stacked bars of `anatomy_table` (or its `with_intervals`): request headers,
+    response headers, body, TCP/IP; the total's 95 % interval as an error bar
+    where the table has ``total_low`` / ``total_high``, and the polls or
+    frames counted (``counted``, ``unit``) under each bar."""
     parts = [("request_headers", "request line + headers (up)", "tab:blue", ""),
              ("response_headers", "status line + headers / frame header (down)", "tab:orange",
               ""),
@@ -341,11 +683,22 @@ def plot_anatomy(ax: Any, table: pd.DataFrame) -> Any:
     for col, label, color, hatch in parts:
         ax.bar(x, table[col], 0.6, bottom=bottom, color=color, hatch=hatch,
                edgecolor="black", lw=0.5, label=label)
-        bottom += table[col].to_numpy()
+        bottom += table[col].to_numpy(dtype=float)
+    if "total_low" in table:
+        lo = np.nan_to_num(bottom - table.total_low.to_numpy(dtype=float))
+        hi = np.nan_to_num(table.total_high.to_numpy(dtype=float) - bottom)
+        ax.errorbar(x, bottom, yerr=np.vstack([lo, hi]), fmt="none", ecolor="black",
+                    capsize=4, lw=1, label="95 % interval of the total (t, over repeats)")
     for xi, total, hdr in zip(x, bottom, table["header_bytes"], strict=True):
-        ax.text(xi, total, f"{total:.0f} B\n(headers {hdr:.0f} B)", ha="center",
-                va="bottom", fontsize="x-small")
-    ax.set_xticks(x, [s.replace(" (", "\n(") for s in table.index], fontsize="small")
+        ax.text(xi + 0.32, total, f"{total:.0f} B\n(headers {hdr:.0f} B)", ha="left",
+                va="center", fontsize="x-small")
+    ticks = []
+    for label, row in table.iterrows():
+        tick = str(label).replace(" (", "\n(")
+        if "counted" in table:
+            tick += f"\nn = {int(row.counted):,} {row.unit}"
+        ticks.append(tick)
+    ax.set_xticks(x, ticks, fontsize="small")
     ax.set_ylabel("bytes per request + response, or per frame (B)")
     ax.set_ylim(0, bottom.max() * 1.15)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -358,9 +711,14 @@ def plot_kaazing(ax: Any, table: pd.DataFrame) -> Any:
     """Grouped bars of `kaazing_three_way`: Mbit/s (SI) per client count, log y.
 
     One colour per transport, one look per method: paper dotted, model pale,
-    measured solid, measured + TCP/IP hatched.
+    measured solid, measured + TCP/IP hatched; 95 % intervals as error bars
+    where the table has them. Extrapolated bars (``extrapolated``) are hollow
+    with a dashed edge, so they are never mistaken for measurements.
     """
     import matplotlib
+    from matplotlib.patches import Patch
+
+    from ..plots import readable_ticks
 
     series = list(dict.fromkeys(zip(table.transport, table.method, strict=True)))
     transports = list(dict.fromkeys(table.transport))
@@ -370,17 +728,38 @@ def plot_kaazing(ax: Any, table: pd.DataFrame) -> Any:
             "measured + TCP/IP": ("//", 1.0)}
     counts = sorted(table.clients.unique())
     width = 0.85 / len(series)
+    handles: list[Any] = []
     for k, (transport, method) in enumerate(series):
         part = table[(table.transport == transport) & (table.method == method)]
         part = part.set_index("clients").reindex(counts)
         hatch, alpha = look[method]
-        ax.bar(np.arange(len(counts)) + (k - (len(series) - 1) / 2) * width, part.mbit_s,
-               width, color=color[transport], alpha=alpha, hatch=hatch, edgecolor="black",
-               lw=0.4, label=f"{transport}: {method}")
+        xs = np.arange(len(counts)) + (k - (len(series) - 1) / 2) * width
+        extra = part.extrapolated.fillna(False).astype(bool).to_numpy()
+        c = color[transport]
+        bars = ax.bar(xs, part.mbit_s, width, color=[(1, 1, 1, 1) if e else c for e in extra],
+                      alpha=alpha, hatch=hatch, edgecolor=[c if e else "black" for e in extra],
+                      lw=[1.0 if e else 0.4 for e in extra])
+        for bar, e in zip(bars, extra, strict=True):
+            if e:
+                bar.set_linestyle("--")
+        lo, hi = part.mbit_s_low.to_numpy(dtype=float), part.mbit_s_high.to_numpy(dtype=float)
+        if np.isfinite(lo).any():
+            y = part.mbit_s.to_numpy(dtype=float)
+            ax.errorbar(xs, y, yerr=np.vstack([np.nan_to_num(y - lo), np.nan_to_num(hi - y)]),
+                        fmt="none", ecolor="black", capsize=2, lw=0.8)
+        handles.append(Patch(facecolor=c, alpha=alpha, hatch=hatch, edgecolor="black", lw=0.4,
+                             label=f"{transport}: {method}"))
+    if table.extrapolated.any():
+        handles.append(Patch(facecolor="white", edgecolor="gray", ls="--",
+                             label="hollow, dashed: extrapolated linearly from the measured N"))
+    if np.isfinite(table.mbit_s_low.to_numpy(dtype=float)).any():
+        handles.append(matplotlib.lines.Line2D([], [], color="black", marker="|", ls="none",
+                                               label="95 % interval (t, over repeats)"))
     ax.set_yscale("log")
+    readable_ticks(ax, "y")
     ax.set_xticks(np.arange(len(counts)), [f"{n:,} clients" for n in counts])
     ax.set_ylabel("overhead bandwidth (Mbit/s, SI: bits / 10^6)")
-    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles=handles, fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.set_axisbelow(True)
     return ax
