@@ -159,8 +159,10 @@ def test_long_poll_mean_latency_limits_and_hand_value():
     assert np.all(np.diff(lat) >= -1e-15)
 
 
-def _simulate_long_poll(rate: float, d: float, n: int, seed: int) -> tuple[np.ndarray, float]:
-    """Event-driven long-poll simulation; returns (latencies, events/response)."""
+def _simulate_long_poll(rate: float, d: float, n: int, seed: int,
+                        s: float = 0.0) -> tuple[np.ndarray, float]:
+    """Event-driven long-poll simulation (``s``: time per cycle beyond two
+    transits); returns (latencies, events/response)."""
     rng = np.random.default_rng(seed)
     events = np.cumsum(rng.exponential(1 / rate, n))
     latencies = np.empty(n)
@@ -180,7 +182,7 @@ def _simulate_long_poll(rate: float, d: float, n: int, seed: int) -> tuple[np.nd
             send = events[i]
         responses += 1
         i = j
-        req_at_server = send + 2 * d  # response out (d) + next request in (d)
+        req_at_server = send + 2 * d + s  # response out (d) + next request in (d) + handling
     return latencies, n / responses
 
 
@@ -204,6 +206,39 @@ def test_long_poll_simulated_latency_within_rfc6202_bounds():
     assert lat.max() <= bounds.max + 1e-12
     # at lambda*2d = 200*0.02 = 4 the worst case is approached: some event waited > 2.9 d
     assert lat.max() > 2.9 * d
+
+
+def test_long_poll_server_time_defaults_to_the_rfc6202_model():
+    rates = np.array([0.0, 1.0, 50.0, 1e4])
+    np.testing.assert_allclose(m.long_poll_mean_latency(rates, 0.01, server_time=0.0),
+                               m.long_poll_mean_latency(rates, 0.01))
+    # batch size: the exact renewal value, above the max(1, λc) asymptote by <= e^-1
+    x = np.array([0.0, 0.2, 1.0, 5.0, 40.0])
+    size = m.long_poll_batch_size(x / 0.02, 0.01)
+    np.testing.assert_allclose(size, x + np.exp(-x))
+    gap = size - m.long_poll_events_per_response(x / 0.02, 0.01)
+    assert np.all(gap >= 0) and np.all(gap <= math.exp(-1) + 1e-12)
+    # the bound: 3d + s; s = 0 is RFC 6202's three transits
+    assert m.long_poll_latency_bounds(0.01, server_time=0.004).max == pytest.approx(0.034)
+    # the latency CV: 0 without a gap, at most ~0.44 of the mean
+    assert m.long_poll_latency_cv(0.0, 0.01) == 0.0 and m.long_poll_latency_cv(5.0, 0.0) == 0.0
+    cv = m.long_poll_latency_cv(np.logspace(-2, 5, 200), 0.01)
+    assert np.all(cv >= 0) and cv.max() < 0.44
+    # s = 0, λ -> ∞: latency uniform on (d, 3d): sd = 2d/√12 over mean 2d
+    assert m.long_poll_latency_cv(1e7, 0.01) == pytest.approx(1 / math.sqrt(12), rel=1e-6)
+    with pytest.raises(ConfigError, match="server_time"):
+        m.long_poll_mean_latency(1.0, 0.01, server_time=-1e-3)
+
+
+@pytest.mark.parametrize(("rate", "d", "s"), [(20.0, 0.026, 0.0), (20.0, 0.026, 0.01),
+                                             (5.0, 0.1, 0.0), (400.0, 0.0005, 0.0015)])
+def test_long_poll_mean_cv_and_batch_size_match_simulation(rate, d, s):
+    lat, epr = _simulate_long_poll(rate, d, 100_000, seed=11, s=s)
+    assert lat.mean() == pytest.approx(m.long_poll_mean_latency(rate, d, server_time=s), rel=0.01)
+    assert lat.std() / lat.mean() == pytest.approx(
+        m.long_poll_latency_cv(rate, d, server_time=s), rel=0.03)
+    assert epr == pytest.approx(m.long_poll_batch_size(rate, d, server_time=s), rel=0.01)
+    assert lat.max() <= m.long_poll_latency_bounds(d, server_time=s).max + 1e-12
 
 
 # ---------------------------------------------------------------------------
