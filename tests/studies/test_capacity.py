@@ -22,7 +22,8 @@ def _runs(transport, rates, p99_ms, lost=None, clients=10, repeats=1):
                          "achieved_rate": r, "publish_s": 2.0, "duration": 2.0, "delivered": int(clients * r * 2),
                          "lost": (lost or [0] * len(rates))[i], "stalled_clients": 0,
                          "latency_p99_us": p * 1e3, "latency_p50_us": p * 500,
-                         "server_cpu_s": 0.01 * r + 0.001 * rep, "client_cpu_s": 0.02 * r})
+                         "server_cpu_s": 0.01 * r + 0.001 * rep, "client_cpu_s": 0.02 * r,
+                         "requests_per_event": 0.5 / (1 + rep)})
     return pd.DataFrame(rows)
 
 
@@ -141,3 +142,24 @@ def test_real_idle_floor_gives_an_interval_per_rate():
     assert list(floor.rate) == [20, 80] and (floor.latency_p50_us_n == 2).all()
     assert (floor.latency_p50_us_low <= floor.latency_p50_us).all()
     assert list(floor.gap_ms) == [50.0, 12.5]
+
+
+def test_bisect_narrows_the_bracket_at_geometric_midpoints():
+    probed = []
+
+    def holds_at(rate):
+        probed.append(rate)
+        return rate < 400
+
+    assert capacity.bisect_knee(100, 1000, 2, holds_at) == (316, 562)
+    assert probed == [316, 562]
+    assert capacity.bisect_knee(100, 101, 3, holds_at) == (100, 101)  # nothing in between
+
+
+def test_pull_transports_report_batching_at_the_knee():
+    steps = capacity.step_table(pd.concat([_runs("short-poll", [10, 100], [60, 300], repeats=2),
+                                           _runs("tcp", [10], [1], repeats=2)]))
+    k = capacity.knee_table(steps).set_index("transport")
+    assert k.loc["short-poll", "events_per_response"] == pytest.approx(3.0)  # 1/0.5 and 1/0.25
+    assert k.loc["short-poll", "events_per_response_n"] == 2
+    assert "events_per_response" not in k.columns or math.isnan(k.loc["tcp", "events_per_response"])

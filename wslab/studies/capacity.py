@@ -6,13 +6,14 @@ raised step by step (a geometric ladder) and every step is a run with the
 same open-loop schedule. Offered load is N × rate deliveries per second. A
 step *holds* when every event reached every client (lost 0, no stalled
 client) and the one-way p99 stays under a limit (100 ms by default); the
-first step that does not hold is past the **knee**, and the sweep of that
-transport stops one step later (there is no point in measuring deeper
-overload, and overload runs are the slow ones).
+first step that does not hold is past the **knee**, and the ladder of that
+transport stops there (deeper overload says nothing more, and overload runs
+are the slow ones). ``refine`` steps then bisect the last rung
+geometrically (a rung of ×2.15 becomes ×1.47 after one).
 
 The capacity is bracketed, not guessed: it lies between the largest offered
 load that held and the smallest that did not (``capacity_low``,
-``capacity_high``). With repeats, a step holds only if the median run held.
+``capacity_high``). With repeats, a step holds only if most runs held.
 
 Efficiency along the curve is CPU per delivery (server and client, µs) and
 its inverse at the knee, deliveries per CPU-second: the headline of polling
@@ -24,6 +25,7 @@ only function that runs anything is `sweep`.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import time
@@ -36,6 +38,7 @@ from ..core.errors import ConfigError
 
 __all__ = [
     "P99_LIMIT_MS",
+    "bisect_knee",
     "capacity_ratios",
     "findings",
     "holds",
@@ -125,14 +128,15 @@ def sweep(
     repeats: int = 1,
     seed: int = 0,
     p99_limit_ms: float = P99_LIMIT_MS,
-    beyond: int = 1,
+    refine: int = 0,
     base: Mapping[str, Any] | None = None,
     per_transport: Mapping[str, Mapping[str, Any]] | None = None,
     name: str = "06_capacity",
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Raise the rate per transport until ``beyond`` steps past the knee.
+    """Raise the rate per transport up to its first step past the knee, then
+    bisect the last rung ``refine`` times.
 
     ``rates`` is one ladder for all or one per transport; ``duration`` the
     publishing time per run (or a function of the rate); ``per_transport``
@@ -144,29 +148,54 @@ def sweep(
     from ..experiment import Experiment
 
     frames = []
+
+    def step(transport: str, rate: float, *, extra: dict[str, Any]) -> bool:
+        d = duration(rate) if callable(duration) else duration
+        exp = Experiment(name, repeats=repeats, seed=seed,
+                         trials=[{"transport": transport, "rate": rate, "duration": d, **extra}],
+                         base={"clients": clients, **(base or {})})
+        steps = step_table(exp.run(progress=progress), p99_limit_ms)
+        frames.append(steps)
+        ok = _step_ok(steps)
+        if log is not None:
+            why = "; ".join(sorted(set(steps.why) - {""}))
+            log(f"{transport:<11} rate {rate:>8g}/s  offered {steps.offered_per_s.iloc[0]:>10,.0f}/s"
+                f"  p99 {steps.p99_ms.median():>9.1f} ms  "
+                + ("holds" if ok else f"past the knee ({why})"))
+        return ok
+
     for transport in transports:
         ladder_ = rates[transport] if isinstance(rates, Mapping) else rates
         extra = dict((per_transport or {}).get(transport, {}))
-        failed = 0
+        low = high = None
         for rate in ladder_:
-            d = duration(rate) if callable(duration) else duration
-            exp = Experiment(name, repeats=repeats, seed=seed,
-                             trials=[{"transport": transport, "rate": rate, "duration": d,
-                                      **extra}],
-                             base={"clients": clients, **(base or {})})
-            steps = step_table(exp.run(progress=progress), p99_limit_ms)
-            frames.append(steps)
-            ok = _step_ok(steps)
-            if log is not None:
-                s = steps.iloc[0]
-                log(f"{transport:<11} rate {rate:>8g}/s  offered {s.offered_per_s:>10,.0f}/s  "
-                    f"p99 {steps.p99_ms.median():>9.1f} ms  {'holds' if ok else 'past the knee'}"
-                    f"{'' if ok else ' (' + '; '.join(sorted(set(steps.why) - {''})) + ')'}")
-            if not ok:
-                failed += 1
-                if failed > beyond - 1:
-                    break
+            if step(transport, rate, extra=extra):
+                low = rate
+            else:
+                high = rate
+                break
+        if low is not None and high is not None:
+            bisect_knee(low, high, refine, functools.partial(step, transport, extra=extra))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def bisect_knee(low: float, high: float, times: int,
+                holds_at: Callable[[float], bool]) -> tuple[float, float]:
+    """Narrow the bracket [low, high) ``times`` times at its geometric midpoint.
+
+    ``holds_at(rate)`` measures one step; midpoints are rounded to 3
+    significant digits (readable trial names) and the bisection stops when
+    rounding leaves no rate strictly inside the bracket.
+    """
+    for _ in range(times):
+        mid = float(f"{math.sqrt(low * high):.3g}")
+        if not low < mid < high:
+            break
+        if holds_at(mid):
+            low = mid
+        else:
+            high = mid
+    return low, high
 
 
 def knee_table(steps: pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +208,7 @@ def knee_table(steps: pd.DataFrame) -> pd.DataFrame:
     a 95 % interval (Student t over runs) and the number of runs.
     """
     from ..stats import mean_ci
+    from ..transports import delivery
 
     rows = []
     for transport, g in steps.groupby("transport", sort=False):
@@ -202,6 +232,10 @@ def knee_table(steps: pd.DataFrame) -> pd.DataFrame:
                         "deliveries_per_cpu_s"):
                 est = mean_ci(last[col].to_numpy())
                 row.update(est.as_dict(col))
+            if delivery(str(transport)) == "pull" and "requests_per_event" in last:
+                # batching: polls answered per delivered event, inverted
+                est = mean_ci(1.0 / last["requests_per_event"].to_numpy())
+                row.update(est.as_dict("events_per_response"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -426,7 +460,13 @@ def findings(knees: pd.DataFrame, ratios: pd.DataFrame, wake: pd.DataFrame,
             eff = (f"; {r.deliveries_per_cpu_s:,.0f} deliveries per CPU-second "
                    f"[{r.deliveries_per_cpu_s_low:,.0f}, {r.deliveries_per_cpu_s_high:,.0f}] "
                    f"(n={int(r.deliveries_per_cpu_s_n)} runs)")
-        out.append(f"{r.transport}: held {r.capacity_low:,.0f} deliveries/s, broke at {high}{eff}")
+        batch = ""
+        epr = getattr(r, "events_per_response", float("nan"))
+        if isinstance(epr, float) and math.isfinite(epr):
+            batch = (f"; {epr:,.1f} events per response there "
+                     f"[{r.events_per_response_low:,.1f}, {r.events_per_response_high:,.1f}]")
+        out.append(f"{r.transport}: held {r.capacity_low:,.0f} deliveries/s, broke at {high}"
+                   f"{eff}{batch}")
     for r in ratios.itertuples():
         if r.transport == "short-poll" or not math.isfinite(r.ratio):
             continue
