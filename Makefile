@@ -35,9 +35,10 @@ test: setup lint typecheck
 reproduce: setup
 	@if [ "$${WSLAB_REUSE:-0}" != 1 ]; then rm -rf data/runs; fi
 	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (full mode)"; \
+	  echo "== $$nb (full mode)"; start=$$(date +%s); \
 	  WSLAB_QUICK=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=3600 "$$nb" || exit 1; \
+	  echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
 	@echo "figures in figures/, runs in data/runs/"
 
