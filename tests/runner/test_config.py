@@ -31,6 +31,7 @@ def cfg(**kw):
         ({"host": "example.org"}, "loopback"),
         ({"clients": 10_000, "rate": 1000, "duration": 3600}, "deliveries"),
         ({"fleets": 0}, "fleets must be between 1"),
+        ({"keep_messages": "no"}, "keep_messages must be true or false"),
         ({"options": {"fanout": "smoke signals"}}, "fanout must be broadcast or queue"),
         ({"transport": "short-poll", "options": {"headers": "netscape"}}, "aiohttp, browser"),
         ({"warmup": 10, "duration": 5}, "warmup must be"),

@@ -86,3 +86,24 @@ def test_temporary_directories_are_named_and_found_by_the_store(tmp_path):
     assert temporary_dirs(tmp_path / "missing") == []
     w.abort()
     assert temporary_dirs(tmp_path) == [leftover]
+
+
+def test_a_run_without_per_delivery_rows_loads_and_says_where_its_distribution_is(tmp_path):
+    from wslab.core.errors import WslabError
+
+    m, c = _tables()
+    manifest = {**_manifest(), "parameters": {"transport": "tcp", "keep_messages": False}}
+    w = RunWriter(tmp_path / "r")
+    w.commit(manifest, {"published": 1, "latency_hdr": "x"}, None, c)
+    run = load(tmp_path / "r")
+    assert not (run.path / "messages.parquet").exists()
+    assert len(run.connections) == 1
+    with pytest.raises(WslabError, match="keep_messages=False.*latency_hdr"):
+        _ = run.messages
+    # a run that should have kept them and lacks them is still refused
+    (tmp_path / "r2").mkdir()
+    w2 = RunWriter(tmp_path / "r2")
+    w2.commit(_manifest(), {"published": 1}, m, c)
+    (tmp_path / "r2" / "messages.parquet").unlink()
+    with pytest.raises(IncompleteRunError, match="messages.parquet"):
+        load(tmp_path / "r2")

@@ -90,7 +90,7 @@ def test_plots_draw_every_transport():
     plt.close(fig)
 
 
-def test_real_sweep_stops_one_step_past_the_knee():
+def test_real_sweep_stops_at_the_first_step_past_the_knee():
     # A p99 limit no run can meet: every transport stops after its first step.
     logged = []
     steps = capacity.sweep(["tcp", "websocket"], clients=2, rates=[20, 40, 80],
@@ -103,6 +103,12 @@ def test_real_sweep_stops_one_step_past_the_knee():
                            p99_limit_ms=10_000)
     assert list(steps.rate) == [20, 40] and steps.ok.all()
     assert (steps.carried_per_s > 0).all() and (steps.deliveries_per_cpu_s > 0).all()
+    # ladders keep histograms, not every delivery (millions at the knee)
+    import wslab
+
+    run = wslab.load(steps.path.iloc[0])
+    assert run.manifest["parameters"]["keep_messages"] is False
+    assert not (run.path / "messages.parquet").exists() and run.summary["latency_hdr"]
 
 
 def test_wakeup_probe_reports_every_message_per_gap():

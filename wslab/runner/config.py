@@ -67,6 +67,9 @@ class RunConfig:
     dask: str | None = None  # scheduler address: client fleets run as Dask tasks
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
+    # False: store the latency histogram (summary) and connections, not one row
+    # per delivery -- for load sweeps whose figures need only the distribution
+    keep_messages: bool = True
     out: str | None = None
     # Network impairment through wslab.net.proxy, each direction separately:
     delay: float | str | None = None  # one-way delay ("25ms" or seconds)
@@ -122,6 +125,8 @@ class RunConfig:
             self.warmup = min(1.0, 0.1 * self.duration)
         if not 0 <= float(self.warmup) < self.duration:
             raise ConfigError(f"warmup must be >= 0 and < duration ({self.duration:g} s)")
+        if not isinstance(self.keep_messages, bool):
+            raise ConfigError(f"keep_messages must be true or false, not {self.keep_messages!r}")
         self._validate_options()
         self._validate_netem()
         if self.dask is not None:

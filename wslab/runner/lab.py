@@ -257,7 +257,8 @@ class Lab:
                        "fleets": "dask" if state.dask is not None
                        else [f.pid for f in state.fleets]},
         )
-        path = state.writer.commit(state.manifest, summary, messages, connections)
+        path = state.writer.commit(state.manifest, summary,
+                                   messages if cfg.keep_messages else None, connections)
         return load(path)
 
 

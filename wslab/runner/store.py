@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.errors import IncompleteRunError
+from ..core.errors import IncompleteRunError, WslabError
 
 __all__ = ["Run", "RunWriter", "list_runs", "load", "temporary_dir", "temporary_dirs",
            "temporary_owner"]
@@ -96,11 +96,17 @@ class RunWriter:
         self,
         manifest: dict[str, Any],
         summary: dict[str, Any],
-        messages: pd.DataFrame,
+        messages: pd.DataFrame | None,
         connections: pd.DataFrame,
     ) -> Path:
-        """Write every file, mark the manifest complete, rename into place."""
-        messages.to_parquet(self.tmp / "messages.parquet", index=False)
+        """Write every file, mark the manifest complete, rename into place.
+
+        ``messages`` None: the run keeps no per-delivery rows (its latency
+        distribution is the HdrHistogram in summary.json), which keeps load
+        sweeps of millions of deliveries small on disk.
+        """
+        if messages is not None:
+            messages.to_parquet(self.tmp / "messages.parquet", index=False)
         connections.to_parquet(self.tmp / "connections.parquet", index=False)
         _write_json(self.tmp / "summary.json", summary)
         for scratch in self.tmp.iterdir():
@@ -127,6 +133,10 @@ class Run:
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def _table(self, name: str) -> pd.DataFrame:
+        if name == "messages" and not (self.path / "messages.parquet").is_file():
+            raise WslabError(
+                f"{self.path} keeps no per-delivery rows (it ran with keep_messages=False); "
+                "its latency distribution is summary['latency_hdr'] (an HdrHistogram)")
         if name not in self._tables:
             self._tables[name] = pd.read_parquet(self.path / f"{name}.parquet")
         return self._tables[name]
@@ -172,7 +182,9 @@ def load(path: str | os.PathLike) -> Run:
             f"{path} is an incomplete run (status {manifest.get('status')!r}): it was "
             "interrupted or is still being written"
         )
-    missing = [f for f in FILES if not (path / f).is_file()]
+    optional = () if manifest.get("parameters", {}).get("keep_messages", True) \
+        else ("messages.parquet",)
+    missing = [f for f in FILES if f not in optional and not (path / f).is_file()]
     if missing:
         raise IncompleteRunError(f"{path} is missing {', '.join(missing)}")
     summary = json.loads((path / "summary.json").read_text())

@@ -142,8 +142,11 @@ def sweep(
     publishing time per run (or a function of the rate); ``per_transport``
     extra parameters for one transport (e.g. ``{"short-poll": {"interval":
     0.05}}``). Runs go to ``runs_dir() / name`` through one resumable
-    `Experiment` per step, so an interrupted sweep resumes where it stopped.
-    Returns `step_table` over every run measured.
+    `Experiment` per step, so an interrupted sweep resumes where it stopped;
+    they keep their latency histograms and connections but no per-delivery
+    rows (``keep_messages=False``: a ladder delivers millions of events, and
+    every figure here needs only summaries). Returns `step_table` over every
+    run measured.
     """
     from ..experiment import Experiment
 
@@ -153,7 +156,7 @@ def sweep(
         d = duration(rate) if callable(duration) else duration
         exp = Experiment(name, repeats=repeats, seed=seed,
                          trials=[{"transport": transport, "rate": rate, "duration": d, **extra}],
-                         base={"clients": clients, **(base or {})})
+                         base={"clients": clients, "keep_messages": False, **(base or {})})
         steps = step_table(exp.run(progress=progress), p99_limit_ms)
         frames.append(steps)
         ok = _step_ok(steps)
