@@ -11,7 +11,9 @@ Layers, bottom to top (a module may import its own layer and the ones below):
     cli, __init__, __main__ the command and the public API
 
 ``transports`` and ``net`` share a level but must not import each other, and
-one study never imports another (each notebook's analysis stands alone).
+one study never imports another (each notebook's analysis stands alone); the
+modules of one study's package (``wslab.studies.long_polling.figures``) may
+import each other.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ def _imports(module: str, path: Path) -> list[str]:
     return found
 
 
+def _crosses_studies(module: str, target: str) -> bool:
+    """Does study ``module`` import another study? A study is a module or a
+    package (``wslab.studies.<study>[.<part>]``): the parts of one study may
+    import each other, never another study's."""
+    return (target.count(".") >= 2 and module.count(".") >= 2
+            and target.split(".")[2] != module.split(".")[2])
+
+
 MODULES = _modules()
 
 
@@ -92,8 +102,7 @@ def test_imports_point_down(module, path):
         if other not in LEVEL:  # e.g. "from wslab import transport_names"
             other = "__init__"
         if other == me:
-            if me == "studies" and target != module and target.count(".") >= 2 \
-                    and target.split(".")[2] != module.split(".")[-1]:
+            if me == "studies" and _crosses_studies(module, target):
                 bad.append(f"{target} (one study imports another)")
             continue
         top = LEVEL[me] == max(LEVEL.values())  # the public face may use itself
@@ -101,3 +110,14 @@ def test_imports_point_down(module, path):
                 LEVEL[other] == LEVEL[me] and not top):
             bad.append(target)
     assert not bad, f"{module} imports upward or sideways: {bad}"
+
+
+def test_a_study_package_may_import_its_own_parts_but_no_other_study():
+    lp = "wslab.studies.long_polling"
+    assert not _crosses_studies(f"{lp}.figures", f"{lp}.checks")
+    assert not _crosses_studies(f"{lp}.figures", f"{lp}._common")
+    assert not _crosses_studies(lp, f"{lp}.figures")  # the package's re-exports
+    assert _crosses_studies(f"{lp}.figures", "wslab.studies.short_polling.figures")
+    assert _crosses_studies(f"{lp}.figures", "wslab.studies.short_polling")
+    assert _crosses_studies("wslab.studies.capacity", "wslab.studies.scalability")
+    assert not _crosses_studies(f"{lp}.figures", "wslab.studies")  # the package itself

@@ -1,99 +1,43 @@
-"""Experiments: sweeps of runs (a grid of parameters × repeats) as one tidy table.
-
->>> exp = Experiment("interval", grid={"transport": ["sse", "short-poll"],
-...                                    "interval": [0.1, 0.5]},
-...                  base={"clients": 10, "rate": 50, "duration": 5}, repeats=3)
->>> df = exp.run()                                          # doctest: +SKIP
->>> exp.aggregate()          # one row per trial, each metric with _low, _high, _n   # doctest: +SKIP
->>> exp.latency_ci(0.99)     # pooled p99 per trial, resampling whole runs           # doctest: +SKIP
-
-Trials. ``grid`` is a dict of lists whose product gives the trials, or a list
-of such dicts (their products one after the other: a conditional grid, e.g.
-``[{"transport": ["sse"]}, {"transport": ["short-poll"], "interval": [0.1, 1]}]``).
-``trials`` is a list of explicit parameter dicts, one trial each. Keys are
-`RunConfig` field names (``out`` excepted, ``host`` only in ``base``); ``base``
-holds the parameters every trial shares.
-
-Parameters that do not apply are dropped when they come from ``grid`` or
-``base`` (never from an explicit trial, where they are an error): ``interval``
-for a transport without that option (anything but short-poll),
-``options`` entries the transport does not know, and ``burst`` unless the
-schedule is ``burst``. Trials that became identical are kept once, so
-``{"transport": ["sse", "short-poll"], "interval": [0.1, 1]}`` is three trials,
-not four.
-
-Seeds. Unless ``seed`` is given (in the grid, a trial or ``base``; repeats then
-share it), each trial's seed derives from the experiment's ``seed``, the
-repeat number and the trial's *schedule* parameters only: ``schedule``,
-``rate``, ``duration`` and (for ``schedule="burst"``) ``burst`` — exactly what
-`wslab.core.events.schedule_offsets` draws the event times from. So within
-one repeat every trial with the same schedule gets the same seed whatever
-its transport, interval, clients, payload, options or delay: websocket and
-SSE see the same Poisson stream (and the same payload bytes and jitter
-draws), and comparisons between them are paired (`wslab.stats.ratio_ci`).
-Different repeats get different seeds, hence independent schedules. The seed
-is a stable function of these values: adding values to a grid leaves the
-other trials' seeds unchanged. (Runs stored before this rule have other
-seeds; resuming refuses them, see below.)
-
-Repeats and intervals. ``repeats`` defaults to 1, which gives one run per
-trial and no interval: that keeps single heavy runs (the scalability
-notebook's 10,000 clients, idle long-poll memory) at their cost and existing
-callers' trial lists as they are. Figures that compare transports
-or check a model should set ``repeats`` (3 at least; `wslab.stats.runs_needed`
-says how many for a given precision from a pilot's between-run spread):
-`Experiment.aggregate` gives each metric's mean over repeats with a t interval,
-`Experiment.latency_ci` a pooled latency statistic with a bootstrap over runs
-(or clients, or events). Per-delivery rows are never taken as independent
-(see `wslab.stats`).
-
-Storage and resuming. Trial runs go to ``<root>/<trial-id>`` (default root:
-``runs_dir() / name``), where the trial id is the transport and the trial's
-own parameters plus the repeat, e.g. ``short-poll_interval=0.1_rep0``.
-`Experiment.run` reuses every trial whose directory holds a complete run with
-the same parameters (the seed included), and refuses (before starting
-anything) a directory with different parameters or an incomplete run; hidden
-temporary directories left by killed runs (`wslab.runner.store.temporary_dirs`)
-are removed.
-
-Every trial is validated when the `Experiment` is created: bad input raises
-`ConfigError` before any process, file or directory exists.
-"""
+"""`Experiment`: plans the trials, runs those not yet stored in one server,
+and gives the runs as tidy tables with intervals over the repeats (see
+`wslab.experiment` for the rules)."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
-import json
 import os
 import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import stats, transports
-from .core.errors import ConfigError, IncompleteRunError
-from .core.paths import runs_dir
-from .runner.config import RunConfig
-from .runner.store import Run, load, temporary_dirs, temporary_owner
+from .. import stats, transports
+from ..core.errors import ConfigError, IncompleteRunError
+from ..core.paths import runs_dir
+from ..runner.config import RunConfig
+from ..runner.store import Run, load, temporary_dirs, temporary_owner
+from .stored import _param_diff, _row
+from .trials import (
+    Trial,
+    _applicable,
+    _canonical,
+    _check_keys,
+    _derive_seed,
+    _fields,
+    _grid_lists,
+    _schedule_key,
+    _trial_name,
+)
 
-__all__ = ["METRICS", "SCHEDULE_PARAMETERS", "Experiment", "Trial"]
+__all__ = ["Experiment", "METRICS"]
 
-#: RunConfig fields a sweep may set (``out`` is the experiment's; ``host`` is
-#: one server's, so it may only be in ``base``).
-_RESERVED = ("out",)
-_BASE_ONLY = ("host",)
 #: Columns of `Experiment.run` shown first, in this order.
 _LEAD = ("trial", "repeat")
-#: The RunConfig fields `wslab.core.events.schedule_offsets` draws event times
-#: from (besides the seed): a derived seed depends on these and the repeat only.
-SCHEDULE_PARAMETERS = ("schedule", "rate", "duration", "burst")
+
 #: Per-run metrics `Experiment.aggregate` summarises by default (those present).
 METRICS = ("latency_mean_us", "latency_p50_us", "latency_p99_us", "bytes_up_per_event",
            "bytes_down_per_event", "requests_per_event", "server_cpu_us_per_event")
@@ -102,55 +46,8 @@ _RESAMPLE = {"run": (["trial"], "runs"), "client": (["trial", "client_id"], "cli
              "event": (["trial", "seq"], "events")}
 
 
-def _fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(RunConfig)]
-
-
-def _default(name: str) -> Any:
-    f = next(f for f in dataclasses.fields(RunConfig) if f.name == name)
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return None
-
-
-def _check_keys(params: Mapping[str, Any], where: str, *, base: bool = False) -> None:
-    if not isinstance(params, Mapping):
-        raise ConfigError(f"{where} must be a dict of parameters, not {type(params).__name__}")
-    allowed = [f for f in _fields() if f not in _RESERVED and (base or f not in _BASE_ONLY)]
-    unknown = [k for k in params if k not in allowed]
-    if unknown:
-        extra = ("; host can only be set in base (one server serves every trial)"
-                 if "host" in unknown and not base else "")
-        raise ConfigError(
-            f"unknown parameter(s) {', '.join(map(str, unknown))} in {where}; "
-            f"allowed: {', '.join(allowed)}{extra}"
-        )
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One run of an experiment: its parameters, repeat, seed and directory."""
-
-    id: str
-    params: dict[str, Any]  # the trial's own parameters (grid or trials; base excluded)
-    repeat: int
-    seed: int
-    config: RunConfig  # validated, every parameter (base included)
-    path: Path
-
-    def kwargs(self) -> dict[str, Any]:
-        """RunConfig keywords for a fresh config of this trial (``out`` included)."""
-        return {**_config_kwargs(self.config), "out": str(self.path)}
-
-
-def _config_kwargs(cfg: RunConfig) -> dict[str, Any]:
-    return {f: getattr(cfg, f) for f in _fields() if f != "out"}
-
-
 class Experiment:
-    """A sweep of runs: ``grid`` (or ``trials``) × ``repeats``; see the module doc.
+    """A sweep of runs: ``grid`` (or ``trials``) × ``repeats``; see `wslab.experiment`.
 
     ``name`` names the experiment's folder (``runs_dir() / name`` unless
     ``root`` is given); ``seed`` seeds the trials that have no ``seed`` of
@@ -299,7 +196,7 @@ class Experiment:
         when every trial is reused. A failed or interrupted trial leaves no
         folder: running again resumes from there.
         """
-        from .runner.lab import Lab
+        from ..runner.lab import Lab
 
         existing = self._existing()  # may refuse: before anything starts
         self._remove_leftovers()
@@ -517,50 +414,6 @@ class Experiment:
         return pd.DataFrame(rows)
 
 
-# -- helpers -------------------------------------------------------------------
-def _grid_lists(grid: Mapping[str, Any], where: str) -> dict[str, list[Any]]:
-    out = {}
-    for k, v in grid.items():
-        if isinstance(v, str | bytes | Mapping) or not isinstance(v, Iterable):
-            raise ConfigError(f"{where}[{k!r}] must be a list of values, not {v!r}")
-        values = list(v)
-        if not values:
-            raise ConfigError(f"{where}[{k!r}] is empty: give at least one value")
-        out[k] = values
-    return out
-
-
-def _applicable(params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` less what does not apply to the trial described by ``context``."""
-    out = dict(params)
-    transport = context.get("transport", params.get("transport"))
-    if transport in transports.names():
-        known = transports.get(transport).client_options
-        if "interval" not in known:
-            out.pop("interval", None)
-        if isinstance(out.get("options"), Mapping):
-            out["options"] = {k: v for k, v in out["options"].items() if k in known}
-            if not out["options"]:
-                del out["options"]
-    schedule = context.get("schedule", params.get("schedule", _default("schedule")))
-    if schedule != "burst":
-        out.pop("burst", None)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """50.0 and 50 are one value (as in trial names)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _canonical(params: Mapping[str, Any]) -> str:
-    return json.dumps(_plain(params), sort_keys=True, default=repr)
-
-
 def _stat_name(statistic: Any) -> str:
     """``0.99`` -> ``p99``, ``0.999`` -> ``p999``, ``"median"`` -> ``p50`` (as in summaries)."""
     if statistic is np.median or statistic == "median":
@@ -575,73 +428,3 @@ def _stat_name(statistic: Any) -> str:
         return re.sub(r"\W+", "_", getattr(statistic, "__name__", "stat")).strip("_") or "stat"
     raise ConfigError(f"statistic must be a quantile between 0 and 1, 'mean', 'median' or a "
                       f"callable, not {statistic!r}")
-
-
-def _schedule_key(cfg: RunConfig) -> dict[str, Any]:
-    """The validated trial's `SCHEDULE_PARAMETERS` (``burst`` only for bursts)."""
-    key = {k: getattr(cfg, k) for k in SCHEDULE_PARAMETERS}
-    if cfg.schedule != "burst":
-        del key["burst"]  # not used by the other schedules
-    return key
-
-
-def _derive_seed(seed: int, schedule: Mapping[str, Any], repeat: int) -> int:
-    """A trial's seed from the experiment seed, its schedule and its repeat."""
-    text = f"{seed}|{_canonical(schedule)}|{repeat}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={_fmt(v)}" for k, v in sorted(value.items()))
-    return str(value)
-
-
-def _trial_name(transport: Any, params: Mapping[str, Any]) -> str:
-    parts = [str(transport)]
-    for f in _fields():
-        if f in params and f != "transport":
-            parts.append(_fmt(params[f]) if f == "options" else f"{f}={_fmt(params[f])}")
-    name = re.sub(r"[^A-Za-z0-9._+=,@-]+", "-", "_".join(parts))
-    return name.lstrip(".") or "trial"
-
-
-def _param_diff(cfg: RunConfig, found: Mapping[str, Any]) -> list[str]:
-    want = json.loads(json.dumps(cfg.as_dict(), default=str))
-    # A parameter or transport option newer than the stored run counts as
-    # equal when the trial asks for its default: old run stores stay usable.
-    defaults = json.loads(json.dumps(
-        RunConfig(transport=cfg.transport).validate().as_dict(), default=str))
-    found = dict(found)
-    found["options"] = {**defaults.get("options", {}), **(found.get("options") or {})}
-    diffs = []
-    for k in sorted(set(want) | set(found), key=lambda k: (k not in want, k)):
-        if k == "out":
-            continue
-        if k not in found and want.get(k) in (None, defaults.get(k)):
-            continue  # a parameter newer than the run, at its default
-        if want.get(k) != found.get(k):
-            diffs.append(f"{k} {found.get(k)!r} here, {want.get(k)!r} wanted")
-    return diffs
-
-
-def _row(trial: Trial, run: Run, reused: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {"trial": trial.id, "repeat": trial.repeat}
-    params = dict(run.manifest["parameters"])
-    params.pop("out", None)
-    options = params.pop("options", None) or {}
-    row.update(params)
-    row.update({f"option_{k}": v for k, v in options.items() if k != "interval"})
-    for k, v in run.summary.items():
-        if k in row or isinstance(v, str):
-            continue
-        if isinstance(v, Mapping):
-            stem, unit = (k[:-3], "_us") if k.endswith("_us") else (k, "")
-            row.update({f"{stem}_{q}{unit}": x for q, x in v.items()})
-        elif not isinstance(v, list):
-            row[k] = v
-    row["path"] = str(run.path)
-    row["reused"] = reused
-    return row
