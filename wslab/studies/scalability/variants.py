@@ -20,8 +20,8 @@ ANCHORS = pd.DataFrame(
     [
         ("websocket", "websockets docs, compression off", 14.0),
         ("websocket+deflate", "websockets docs, default permessage-deflate", 64.0),
-        ("websocket", "measured here: 5,000 idle connections", 13.3),
-        ("long-poll", "measured here: 10,000 held aiohttp requests", 6.0),
+        ("websocket", "prior kit run: 5,000 idle connections", 13.3),
+        ("long-poll", "prior kit run: 10,000 held aiohttp requests", 6.0),
     ],
     columns=["variant", "source", "kib_per_connection"],
 )
