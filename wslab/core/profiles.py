@@ -1,13 +1,13 @@
 """Request header profiles that the kit's HTTP clients can replay.
 
-The kit's own client (aiohttp) sends lean requests (~100 B of headers); a
-browser sends several times that on every poll. ``browser`` reproduces the
-request headers of a headless Chromium 156 ``fetch()`` poll to a local page,
-with one session cookie: about 545 bytes of request headers (docs/references.md,
-"Browsers"), the figure that replaces Kaazing's 871 bytes in the header-overhead
-model.
-Real browsers come with the Playwright clients; this profile lets any run
-pay a browser's header bill.
+The kit's own client (aiohttp) sends lean requests (138 B with the request
+line, measured in notebook 04); a browser sends several times that on every
+poll. ``browser`` reproduces the request headers of a headless Chromium 156
+``fetch()`` poll to a local page, with one session cookie: about 545 bytes of
+request headers when recorded (docs/references.md, "Browsers"; the replay
+measures 568 B with the request line), the figure that replaces Kaazing's 871
+bytes in the header-overhead model. Real browser clients are planned (claim
+C11); this profile lets any run pay a browser's header bill.
 """
 
 from __future__ import annotations
