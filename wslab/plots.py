@@ -79,19 +79,9 @@ def ecdf(ax: Axes, frame: pd.DataFrame, by: str = "transport", value: str = "lat
     else ``by``) and give the sample count; the legend sits right of the axes.
     x is log scale if ``log``.
     """
-    label = label or ("label" if "label" in frame.columns else by)
-    groups = frame[by]
-    order = (list(groups.cat.categories) if isinstance(groups.dtype, pd.CategoricalDtype)
-             else list(dict.fromkeys(groups)))
-    colors = transport_colors([str(g) for g in order])
-    for name in order:
-        part = frame[groups == name]
-        x = np.sort(part[value].to_numpy(dtype=float))
-        if len(x) == 0:
-            continue
+    for x, color, text in _sorted_groups(frame, by, value, label):
         y = np.arange(1, len(x) + 1) / len(x)
-        ax.step(x, y, where="post", color=colors.get(str(name)), lw=1.6,
-                label=f"{part[label].iloc[0]} (n = {len(x):,})")
+        ax.step(x, y, where="post", color=color, lw=1.6, label=text)
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(_VALUE_LABELS.get(value, value))
@@ -111,19 +101,9 @@ def ccdf(ax: Axes, frame: pd.DataFrame, by: str = "transport", value: str = "lat
     and legend text), at height P(X >= x): the largest sample sits at 1/n, so
     the p99 is read at 0.01 and every sample stays on the log axis.
     """
-    label = label or ("label" if "label" in frame.columns else by)
-    groups = frame[by]
-    order = (list(groups.cat.categories) if isinstance(groups.dtype, pd.CategoricalDtype)
-             else list(dict.fromkeys(groups)))
-    colors = transport_colors([str(g) for g in order])
-    for name in order:
-        part = frame[groups == name]
-        x = np.sort(part[value].to_numpy(dtype=float))
-        if len(x) == 0:
-            continue
+    for x, color, text in _sorted_groups(frame, by, value, label):
         y = (len(x) - np.arange(len(x))) / len(x)
-        ax.step(x, y, where="post", color=colors.get(str(name)), lw=1.6,
-                label=f"{part[label].iloc[0]} (n = {len(x):,})")
+        ax.step(x, y, where="post", color=color, lw=1.6, label=text)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(_VALUE_LABELS.get(value, value))
@@ -132,6 +112,21 @@ def ccdf(ax: Axes, frame: pd.DataFrame, by: str = "transport", value: str = "lat
     ax.grid(True, which="minor", axis="x", alpha=0.15)
     _legend(ax)
     return ax
+
+
+def _sorted_groups(frame: pd.DataFrame, by: str, value: str, label: str | None):
+    """(sorted values, colour, legend text) per ``by`` group, in categorical
+    order or order of appearance; empty groups are skipped."""
+    label = label or ("label" if "label" in frame.columns else by)
+    groups = frame[by]
+    order = (list(groups.cat.categories) if isinstance(groups.dtype, pd.CategoricalDtype)
+             else list(dict.fromkeys(groups)))
+    colors = transport_colors([str(g) for g in order])
+    for name in order:
+        part = frame[groups == name]
+        x = np.sort(part[value].to_numpy(dtype=float))
+        if len(x):
+            yield x, colors.get(str(name)), f"{part[label].iloc[0]} (n = {len(x):,})"
 
 
 def _legend(ax: Axes) -> None:
