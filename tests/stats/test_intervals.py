@@ -77,3 +77,12 @@ def test_quantile_ci_refuses_bad_input():
                             ({"values": [1, 2], "q": 0.5, "level": 95}, "level must be")]:
         with pytest.raises(ConfigError, match=message):
             quantile_ci(**kwargs)
+
+
+def test_mean_ci_columns_drop_non_finite_values_and_give_nan_columns_when_none_are_left():
+    from wslab.stats import mean_ci, mean_ci_columns
+
+    cols = mean_ci_columns([1.0, 2.0, float("nan"), 3.0], "x", unit="runs")
+    assert cols == mean_ci([1.0, 2.0, 3.0], unit="runs").as_dict("x")
+    empty = mean_ci_columns([float("nan")], "y")
+    assert empty["y_n"] == 0 and all(math.isnan(empty[k]) for k in ("y", "y_low", "y_high"))

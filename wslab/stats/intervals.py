@@ -12,7 +12,7 @@ from ._checks import _level, _values
 from .distributions import _binom_cdf_window, t_quantile
 from .estimate import Estimate
 
-__all__ = ["mean_ci", "median_ci", "quantile_ci"]
+__all__ = ["mean_ci", "mean_ci_columns", "median_ci", "quantile_ci"]
 
 
 def mean_ci(values: Iterable[float], level: float = 0.95, *, unit: str = "values") -> Estimate:
@@ -26,6 +26,19 @@ def mean_ci(values: Iterable[float], level: float = 0.95, *, unit: str = "values
         return Estimate(m, math.nan, math.nan, n, method, level)
     h = t_quantile((1 + level) / 2, n - 1) * float(np.std(x, ddof=1)) / math.sqrt(n)
     return Estimate(m, m - h, m + h, n, method, level)
+
+
+def mean_ci_columns(values: Iterable[float], prefix: str, level: float = 0.95, *,
+                    unit: str = "runs") -> dict[str, float | int]:
+    """`mean_ci` of the finite ``values`` as tidy-table columns ``prefix``,
+    ``prefix_low``, ``prefix_high``, ``prefix_n``; NaN columns and n = 0 when
+    no value is finite (a metric a group's runs do not have)."""
+    x = np.asarray(list(values), dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return {prefix: math.nan, f"{prefix}_low": math.nan, f"{prefix}_high": math.nan,
+                f"{prefix}_n": 0}
+    return mean_ci(x, level, unit=unit).as_dict(prefix)
 
 
 def quantile_ci(values: Iterable[float], q: float, level: float = 0.95, *,

@@ -253,13 +253,7 @@ def over_runs(frame: pd.DataFrame, metrics: Sequence[str], by: str = "transport"
             row["label"] = g["label"].iloc[0]
         row["runs"] = len(g)
         for m in metrics:
-            v = g[m].to_numpy(dtype=float)
-            v = v[np.isfinite(v)]
-            if len(v):
-                row.update(stats.mean_ci(v, level, unit="runs").as_dict(m))
-            else:
-                row.update({m: math.nan, f"{m}_low": math.nan, f"{m}_high": math.nan,
-                            f"{m}_n": 0})
+            row.update(stats.mean_ci_columns(g[m].to_numpy(dtype=float), m, level))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -80,12 +80,7 @@ def with_intervals(frame: pd.DataFrame, by: str = "label",
     for key, g in frame.groupby(by, sort=False):
         row: dict[str, Any] = {by: key}
         for c in cols:
-            v = g[c].to_numpy(dtype=float)
-            v = v[np.isfinite(v)]
-            if len(v):
-                row.update(stats.mean_ci(v, unit="repeats").as_dict(c))
-            else:
-                row.update({c: np.nan, f"{c}_low": np.nan, f"{c}_high": np.nan, f"{c}_n": 0})
+            row.update(stats.mean_ci_columns(g[c].to_numpy(dtype=float), c, unit="repeats"))
         if "counted" in g:
             row["counted"] = int(g.counted.sum())
             row["unit"] = g.unit.iloc[0]

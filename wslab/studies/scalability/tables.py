@@ -152,12 +152,7 @@ def point_table(frame: pd.DataFrame, metrics: Sequence[str] = POINT_METRICS,
                                    "deliveries_measured": g.deliveries_measured.min(),
                                    "events_measured": g.events_measured.min()}
             for m in metrics:
-                values = g[m].to_numpy(dtype=float)
-                values = values[np.isfinite(values)]
-                if len(values):
-                    row.update(stats.mean_ci(values, unit="runs").as_dict(m))
-                else:
-                    row.update({m: np.nan, f"{m}_low": np.nan, f"{m}_high": np.nan, f"{m}_n": 0})
+                row.update(stats.mean_ci_columns(g[m].to_numpy(dtype=float), m))
             rows.append(row)
     return pd.DataFrame(rows)
 

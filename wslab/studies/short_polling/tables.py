@@ -100,12 +100,7 @@ def summarise(table: pd.DataFrame, metrics: Sequence[str] = METRICS,
         row.update(runs=len(g), clients=g["clients"].iloc[0], duration=g["duration"].mean(),
                    delivered=int(g["delivered"].sum()), lost=int(g["lost"].sum()))
         for m in metrics:
-            values = g[m].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            if len(values):
-                row.update(stats.mean_ci(values, level, unit="runs").as_dict(m))
-            else:
-                row.update({m: np.nan, f"{m}_low": np.nan, f"{m}_high": np.nan, f"{m}_n": 0})
+            row.update(stats.mean_ci_columns(g[m].to_numpy(dtype=float), m, level))
         row["transit_ms"] = float(tr.loc[(row["delay"], row["rate"])])
         rows.append(row)
     return pd.DataFrame(rows)
