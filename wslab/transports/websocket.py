@@ -109,7 +109,11 @@ class WebSocketTransport(Transport):
             compression="deflate",  # accepted only when the client offers it
             max_size=MAX_MESSAGE,
             origins=origins,
-            ping_interval=None,  # heartbeats are an experiment of their own (C9, docs/questions.md)
+            # Heartbeats are off unless the server options set them (presence,
+            # C9 in docs/questions.md): a ping every ``ping_interval`` s, the
+            # connection failed when no pong came within ``ping_timeout`` s.
+            ping_interval=options.get("ping_interval"),
+            ping_timeout=options.get("ping_timeout"),
             backlog=4096,
             **bind.kwargs(),
         )
