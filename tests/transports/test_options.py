@@ -7,6 +7,7 @@ import pytest
 from wslab import transports
 from wslab.core.errors import ConfigError
 from wslab.transports.long_poll import MAX_HOLD_S
+from wslab.transports.reconnect import OPTIONS as RECONNECT
 from wslab.transports.websocket import FANOUTS
 
 
@@ -15,12 +16,15 @@ def validate(name, **options):
 
 
 def test_defaults_are_merged_and_values_normalised():
-    assert validate("tcp") == {}
-    assert validate("websocket") == {"compression": False, "fanout": "broadcast"}
+    # every transport also takes the reconnect options (wslab.transports.reconnect)
+    assert validate("tcp") == RECONNECT
+    assert validate("websocket") == {"compression": False, "fanout": "broadcast", **RECONNECT}
     assert validate("websocket", fanout="queue")["fanout"] == "queue"
-    assert validate("short-poll", interval="0.25") == {"interval": 0.25, "headers": "aiohttp"}
+    assert validate("short-poll", interval="0.25") == {
+        "interval": 0.25, "headers": "aiohttp", **RECONNECT}
     assert validate("long-poll", timeout=5)["timeout"] == 5.0
-    assert validate("sse", ping=1, headers="browser") == {"ping": 1.0, "headers": "browser"}
+    assert validate("sse", ping=1, headers="browser") == {
+        "ping": 1.0, "headers": "browser", **RECONNECT}
     # the caller's mapping is not modified
     options = {"interval": 2}
     transports.get("short-poll").validate_options(options)
@@ -28,9 +32,15 @@ def test_defaults_are_merged_and_values_normalised():
 
 
 @pytest.mark.parametrize("name, options, message", [
-    ("tcp", {"interval": 1}, "unknown option(s) interval for tcp; allowed: none"),
+    ("tcp", {"interval": 1}, "unknown option(s) interval for tcp; allowed: reconnect, backoff,"),
     ("websocket", {"colour": "red", "angle": 1},
-     "unknown option(s) angle, colour for websocket; allowed: compression, fanout"),
+     "unknown option(s) angle, colour for websocket; allowed: compression, fanout, reconnect"),
+    ("tcp", {"reconnect": "yes"}, "reconnect must be true or false, not 'yes'"),
+    ("sse", {"backoff": "fast"}, "backoff must be one of kit, websockets, eventsource, socketio"),
+    ("long-poll", {"backoff_jitter": "some"}, "backoff_jitter must be one of none, full, equal"),
+    ("websocket", {"backoff_base": -1}, "backoff_base must be a number between 0 and 600"),
+    ("tcp", {"backoff_factor": 0.5}, "backoff_factor must be a number between 1 and 600"),
+    ("tcp", {"backoff_base": 5, "backoff_cap": 1}, "backoff_cap (1 s) must be at least"),
     ("websocket", {"fanout": "smoke"}, f"fanout must be {' or '.join(FANOUTS)}, not 'smoke'"),
     ("websocket", {"compression": "yes"}, "compression must be true or false"),
     ("short-poll", {"interval": 0}, "interval must be > 0 and <= 3600 for short-poll"),

@@ -146,7 +146,8 @@ class Fleet:
             {"client_id": c.client_id, "conn_index": r.conn_index, **r.counters.as_dict(),
              "requests": r.requests, "responses": r.responses,
              "empty_responses": r.empty_responses,
-             "opened_ns": r.opened_ns, "closed_ns": r.closed_ns}
+             "opened_ns": r.opened_ns, "closed_ns": r.closed_ns, "fault_ns": r.fault_ns,
+             "failed_attempts": r.failed_attempts, "setup_bytes": r.setup_bytes}
             for c in self.ctxs for r in c.conn.rows
         ]
         if not rows:
@@ -155,7 +156,8 @@ class Fleet:
 
 
 CONNECTION_COLUMNS = ("client_id", "conn_index", "bytes_up", "bytes_down", "segs_up",
-                      "segs_down", "requests", "responses", "empty_responses", "opened_ns", "closed_ns")
+                      "segs_down", "requests", "responses", "empty_responses", "opened_ns",
+                      "closed_ns", "fault_ns", "failed_attempts", "setup_bytes")
 
 
 async def _first_failure(tasks: list[asyncio.Task]) -> BaseException | None:

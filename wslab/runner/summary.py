@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.meter import encode_histogram, histogram_percentiles, latency_histogram
+from .recovery import lost_ranges, recovery_summary
 
 __all__ = ["delivery_accounting", "fanout_spread_us", "first_deliveries", "summarize"]
 
@@ -77,11 +78,18 @@ def summarize(
     totals = {c: int(connections[c].sum()) if c in connections else 0 for c in BYTE_COLUMNS}
     spread = fanout_spread_us(measured) if clients > 1 else {}
     delivered = max(acct["delivered"], 1)
+    ranges, n_ranges = lost_ranges(first, published, clients)
+    median_ns = float(np.median((first.received_ns - first.published_ns).to_numpy())
+                      ) if len(first) else 0.0
     publish_s = max(publish_end_ns - publish_start_ns, 1) / 1e9
     return {
         "published": published,
         "clients": clients,
         **acct,
+        # [first seq, last seq, clients missing] per range (the first 20), and how many
+        "lost_ranges": ranges,
+        "lost_range_count": n_ranges,
+        **recovery_summary(first, connections, median_ns),
         **totals,
         "connections": len(connections),
         "bytes_up_per_event": totals["bytes_up"] / delivered,

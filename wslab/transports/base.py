@@ -12,6 +12,7 @@ counters the client reads last thing before the connection closes.
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import time
 from array import array
@@ -23,6 +24,8 @@ from ..core.errors import ConfigError
 from ..core.hub import Hub
 from ..core.meter import ConnCounters, tcp_info
 from ..core.wire import decode_header
+from .reconnect import OPTIONS as RECONNECT_OPTIONS
+from .reconnect import backoff_from_options, validate_reconnect_options
 
 _IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # linux/in.h
 
@@ -84,7 +87,14 @@ def positive_option(transport: str, name: str, value: Any, upper: float) -> floa
 
 class Transport:
     """Base class of transports; subclasses set ``name`` and ``delivery`` and
-    implement `start_server` and `run_client`."""
+    implement `start_server` and `connect_once` (one connection's life).
+
+    `run_client` (here) runs `connect_once` again whenever a connection
+    fails after the client was first ready, with the client's backoff
+    (`wslab.transports.reconnect`); each attempt resumes from
+    ``ctx.last_seq``. A failure before the client was ever ready is raised,
+    so a run that cannot connect stops at once with the reason.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -103,22 +113,53 @@ class Transport:
         This base version refuses unknown names; a transport with options
         overrides it, calls it first and then checks each value.
         """
-        known = cls.client_options
+        known = {**cls.client_options, **RECONNECT_OPTIONS}
         unknown = set(options) - set(known)
         if unknown:
             raise ConfigError(
                 f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}; "
                 f"allowed: {', '.join(known) or 'none'}"
             )
-        return {**known, **options}
+        merged = {**known, **options}
+        validate_reconnect_options(merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict[str, Any]) -> Endpoint:
         """Expose ``hub`` on ``bind`` (host, port, SO_REUSEPORT) and return the endpoint."""
         raise NotImplementedError
 
-    async def run_client(self, ctx: ClientContext) -> None:
-        """Consume the stream until cancelled, recording into ``ctx``."""
+    async def connect_once(self, ctx: ClientContext) -> None:
+        """One connection: connect, resume after ``ctx.last_seq``, record every
+        delivery; return or raise when the connection ends."""
         raise NotImplementedError
+
+    async def run_client(self, ctx: ClientContext) -> None:
+        """Consume the stream until cancelled, recording into ``ctx`` and
+        reconnecting after failures (see the class docstring)."""
+        backoff = backoff_from_options(ctx.options)
+        rng = random.Random(ctx.seed)  # seeded jitter: a storm replays the same way
+        attempt = 0
+        while True:
+            rows = len(ctx.conn.rows)
+            try:
+                await self.connect_once(ctx)
+                error: BaseException | None = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection failed: reconnect, or give up
+                if backoff is None or not ctx.is_ready.is_set():
+                    raise
+                error = exc
+            if backoff is None:  # the server ended the stream and we may not come back
+                raise ConnectionResetError(f"{self.name}: the connection ended ({error!r})")
+            if ctx.conn.connected_since(rows):
+                attempt = 0  # that attempt worked: the next wait starts small again
+            else:
+                ctx.conn.attempt_failed()
+            ctx.conn.fault(time.monotonic_ns())
+            await asyncio.sleep(ctx.retry_s if ctx.retry_s is not None
+                                else backoff.delay(attempt, rng))
+            attempt += 1
 
 
 @dataclass
@@ -130,6 +171,10 @@ class _ConnRow:
     responses: int = 0  # completed (a request held at stop is not a response)
     empty_responses: int = 0
     closed_ns: int = 0
+    fault_ns: int = 0  # when the previous connection failed (0: the first connection)
+    failed_attempts: int = 0  # attempts that failed between that fault and this connection
+    setup_bytes: int = 0  # bytes both ways once established (handshake), before any event
+    held: socket.socket | None = None  # a duplicate descriptor, for the last reading
 
 
 class ConnTracker:
@@ -144,14 +189,60 @@ class ConnTracker:
     def __init__(self) -> None:
         self.rows: list[_ConnRow] = []
         self._key: Any = None
+        self._fault_ns = 0  # a failure not yet followed by a connection
+        self._failed = 0
 
     def _row(self, key: Any) -> _ConnRow:
         if key is not self._key or not self.rows:
             if self.rows:
                 self.rows[-1].closed_ns = self.rows[-1].closed_ns or time.monotonic_ns()
-            self.rows.append(_ConnRow(len(self.rows), time.monotonic_ns()))
+            self.rows.append(_ConnRow(len(self.rows), time.monotonic_ns(),
+                                      fault_ns=self._fault_ns, failed_attempts=self._failed))
             self._key = key
+            self._fault_ns = self._failed = 0
         return self.rows[-1]
+
+    # -- failures (driven by Transport.run_client) -----------------------------
+    def fault(self, now_ns: int) -> None:
+        """The connection failed at ``now_ns`` (kept for the next row; the
+        first failure of an outage counts, retries do not move it)."""
+        if not self._fault_ns:
+            self._fault_ns = now_ns
+        if self.rows and not self.rows[-1].closed_ns:
+            self.rows[-1].closed_ns = now_ns
+
+    def attempt_failed(self) -> None:
+        """A reconnection attempt failed before any connection was made."""
+        self._failed += 1
+
+    def connected_since(self, rows: int) -> bool:
+        """Was a connection row opened since there were ``rows`` rows?"""
+        return len(self.rows) > rows
+
+    def open(self, key: Any, sock: socket.socket) -> None:
+        """A connection is established (handshake done, no event yet): start its
+        row and keep a duplicate descriptor, so its counters can still be read
+        after the library has closed the socket, a reset included."""
+        row = self._row(key)
+        try:
+            row.held = sock.dup()
+            row.counters = tcp_info(row.held)
+        except OSError:  # reset before we could look: no reading
+            return
+        row.setup_bytes = row.counters.bytes_up + row.counters.bytes_down
+
+    def finish(self, key: Any, peer_fin: bool | None = None) -> None:
+        """Last reading of the connection opened with `open`, then release it."""
+        row = self._row(key)
+        held, row.held = row.held, None
+        if held is None:
+            return
+        try:
+            row.counters = tcp_info(held, peer_fin=peer_fin)
+        except OSError:
+            pass
+        finally:
+            held.close()
 
     def observe(self, key: Any, sock, peer_fin: bool | None = None) -> None:
         row = self._row(key)
@@ -196,6 +287,8 @@ class ClientContext:
         self.last_seq = 0
         self.target: int | None = None  # set by the fleet when publishing has ended
         self.conn = ConnTracker()
+        #: the server's reconnection time (SSE ``retry:``), used instead of the backoff
+        self.retry_s: float | None = None
         self.is_ready = asyncio.Event()
         self.finished = asyncio.Event()
 

@@ -70,7 +70,7 @@ class LongPollTransport(Transport):
         app.router.add_get("/long-poll", long_poll)
         return await start_app(app, bind, "/long-poll", lambda: held)
 
-    async def run_client(self, ctx: ClientContext) -> None:
+    async def connect_once(self, ctx: ClientContext) -> None:
         timeout = float(ctx.options.get("timeout", 30.0))
         session = new_session(ctx)
         try:

@@ -60,7 +60,7 @@ class ShortPollTransport(Transport):
         app.router.add_get("/poll", poll)
         return await start_app(app, bind, "/poll")
 
-    async def run_client(self, ctx: ClientContext) -> None:
+    async def connect_once(self, ctx: ClientContext) -> None:
         interval = float(ctx.options.get("interval", 1.0))
         loop = asyncio.get_running_loop()
         session = new_session(ctx)

@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 
 from ..core import wire
+from ..core.errors import RunError
 from ..core.events import Event
 from ..core.hub import Hub
 from . import register
@@ -109,22 +110,24 @@ class SseTransport(Transport):
         app.router.add_get("/sse", stream)
         return await start_app(app, bind, "/sse", lambda: streams)
 
-    async def run_client(self, ctx: ClientContext) -> None:
+    async def connect_once(self, ctx: ClientContext) -> None:
         ping = float(ctx.options.get("ping", 15.0))
         session = new_session(ctx)
         try:
-            while True:  # reconnect with Last-Event-ID if the stream ends
-                headers = {"Accept": "text/event-stream"}
-                if ctx.last_seq:
-                    headers["Last-Event-ID"] = str(ctx.last_seq)
-                async with session.get(f"{ctx.url}?ping={ping}", headers=headers) as resp:
-                    sock = sockets_of(session).current
-                    ctx.conn.request(sock)
-                    ctx.ready()
-                    try:
-                        await _read_stream(ctx, resp.content)
-                    finally:
-                        ctx.conn.observe(sock, sock)
+            headers = {"Accept": "text/event-stream"}
+            if ctx.last_seq:  # resume: the standard's own means
+                headers["Last-Event-ID"] = str(ctx.last_seq)
+            async with session.get(f"{ctx.url}?ping={ping}", headers=headers) as resp:
+                if resp.status != 200:
+                    raise RunError(f"GET {ctx.url} answered {resp.status}, not 200")
+                sock = sockets_of(session).current
+                ctx.conn.open(sock, sock)
+                ctx.conn.request(sock)
+                ctx.ready()
+                try:
+                    await _read_stream(ctx, resp.content)
+                finally:
+                    ctx.conn.finish(sock, sock)
         finally:
             ctx.conn.close()
             await session.close()
@@ -134,8 +137,13 @@ async def _read_stream(ctx: ClientContext, content: aiohttp.StreamReader) -> Non
     """Record every event of the stream (`wslab.core.wire.SseParser`: the
     standard's parsing rules; comments such as the pings are skipped)."""
     record_body, clock = ctx.body_recorder(), time.monotonic_ns
-    feed = wire.SseParser().feed
-    async for chunk in content.iter_any():  # what has arrived, however it is cut
-        now = clock()
-        for event in feed(chunk):
-            record_body(event.data, now)
+    parser = wire.SseParser()
+    feed = parser.feed
+    try:
+        async for chunk in content.iter_any():  # what has arrived, however it is cut
+            now = clock()
+            for event in feed(chunk):
+                record_body(event.data, now)
+    finally:
+        if parser.retry is not None:  # the server's reconnection time replaces the backoff
+            ctx.retry_s = parser.retry / 1e3

@@ -69,15 +69,15 @@ class TcpTransport(Transport):
 
         return Endpoint(f"tcp://{bind.host}:{port}", close, lambda: len(writers))
 
-    async def run_client(self, ctx: ClientContext) -> None:
+    async def connect_once(self, ctx: ClientContext) -> None:
         host, port = ctx.url.removeprefix("tcp://").rsplit(":", 1)
         # connect_socket sets TCP_NODELAY: the floor must not pay Nagle +
         # delayed-ACK stalls.
-        reader, writer = await asyncio.open_connection(
-            sock=await ctx.connect_socket(host, int(port)))
-        sock = writer.get_extra_info("socket")
+        sock = await ctx.connect_socket(host, int(port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        ctx.conn.open(writer, sock)
         try:
-            writer.write(wire.encode_since(ctx.last_seq))
+            writer.write(wire.encode_since(ctx.last_seq))  # resume after last_seq
             ctx.ready()
             # One read per wake-up, however many frames it holds (or parts of
             # frames): the decoder keeps what is incomplete.
@@ -89,6 +89,6 @@ class TcpTransport(Transport):
                     record_body(body, now)
             raise ConnectionResetError("tcp: the server closed the stream")
         finally:
-            ctx.conn.observe(writer, sock)
+            ctx.conn.finish(writer)
             ctx.conn.close()
             writer.close()

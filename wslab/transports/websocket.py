@@ -125,21 +125,31 @@ class WebSocketTransport(Transport):
 
         return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns) + len(queues))
 
-    async def run_client(self, ctx: ClientContext) -> None:
+    async def connect_once(self, ctx: ClientContext) -> None:
         compression = "deflate" if ctx.options.get("compression") else None
         fanout = ctx.options.get("fanout", "broadcast")
         host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
         raw = await ctx.connect_socket(host, int(port))
-        ws = await connect(
-            f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",
-            compression=compression,
-            max_size=MAX_MESSAGE,
-            ping_interval=None,
-            open_timeout=60,
-            close_timeout=2,
-            sock=raw,
-        )
-        ctx.conn.request(ws)  # the opening handshake is one HTTP request
+        try:
+            ws = await connect(
+                f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",  # resume after last_seq
+                compression=compression,
+                max_size=MAX_MESSAGE,
+                ping_interval=None,
+                open_timeout=60,
+                close_timeout=2,
+                sock=raw,
+            )
+        except BaseException:
+            raw.close()
+            raise
+        # The opening handshake is one HTTP request. The tracker keeps a
+        # duplicate descriptor: the counters are read after the close
+        # handshake (RFC 6455 §5.5.1: a close frame each way, 8 B up and 4 B
+        # down with a code only) or a reset, once websockets closed its own.
+        # (Hence two descriptors per client: wslab.runner.config budgets for it.)
+        ctx.conn.open(raw, raw)
+        ctx.conn.request(raw)
         try:
             ctx.ready()
             record_body = ctx.body_recorder()
@@ -150,18 +160,9 @@ class WebSocketTransport(Transport):
         except ConnectionClosed:
             pass
         finally:
-            # A duplicate descriptor keeps the socket alive after websockets
-            # closes its own, so the kernel counters are read once the close
-            # handshake (RFC 6455 §5.5.1: a close frame each way, 8 B up and
-            # 4 B down with a code only) is on the wire; our FIN goes out when
-            # the duplicate is closed, right after. (Hence two descriptors per
-            # client while closing: wslab.runner.config budgets for it.)
-            counted = raw.dup() if raw.fileno() >= 0 else None
             try:
                 await ws.close()
             finally:
                 # the server closes TCP first (RFC 6455 §7.1.1): EOF seen or not
-                ctx.conn.observe(ws, counted, peer_fin=ws.protocol.reader.eof)
+                ctx.conn.finish(raw, peer_fin=ws.protocol.reader.eof)
                 ctx.conn.close()
-                if counted is not None:
-                    counted.close()
