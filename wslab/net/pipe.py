@@ -14,6 +14,12 @@ the head of the queue. asyncio timers wake up to ~1 ms late (epoll's timeout
 is in ms): a delay is never shorter than configured, and may be up to ~1 ms
 longer.
 
+An HTTP-aware toxic gives a pipe a *filter* (`wslab.net.middlebox`) that
+rewrites or holds bytes before the timing toxics; only such connections parse
+HTTP. A timed fault (``outage``, `wslab.net.outage`) sets the connection's
+``stall_until`` (bytes wait in the queue, in order, until then) or
+``dark_until`` (bytes and FIN are discarded until then).
+
 Backpressure: when a side's write buffer passes its high-water mark, reading
 from the other side pauses; a pipe's toxic queue also pauses its reader above
 the proxy's ``buffer_limit`` bytes. Half-close: EOF is forwarded
@@ -85,7 +91,7 @@ class Pipe:
     """One direction of one connection: reads ``src``, writes ``dst``."""
 
     def __init__(self, conn: Connection, stream: str, src: Side, dst: Side,
-                 toxics: list[Toxic], limit: int) -> None:
+                 toxics: list[Toxic], limit: int, http: Any = None) -> None:
         self.conn = conn
         self.stream = stream
         self.src = src
@@ -115,8 +121,9 @@ class Pipe:
         self.queued = 0
         self.timer: asyncio.TimerHandle | None = None
         self._loop = conn.loop
+        self.http = http  # a wslab.net.middlebox filter: feed(bytes) -> bytes, eof() -> bytes
         # the plain pass-through when nothing applies to this direction
-        plain = not toxics and not conn.watch_idle
+        plain = not toxics and not conn.watch_idle and not conn.watch_faults and http is None
         self.feed = self._feed_plain if plain else self._feed_toxic
 
     # -- plain path: no clock, no timer ---------------------------------------
@@ -133,27 +140,44 @@ class Pipe:
         self.received += n
         conn = self.conn
         conn.last_activity = now
-        if self._cut or (self.blackhole_at is not None and now >= self.blackhole_at):
+        if self._cut or self._dark(now):
             self.dropped += n
             return
+        if self.http is not None:
+            data = self.http.feed(data)
+            n = len(data)
+            if not n:
+                return  # held by the filter
+        self._forward(data, now)
+
+    def _dark(self, now: float) -> bool:
+        return (self.blackhole_at is not None and now >= self.blackhole_at) \
+            or now < self.conn.dark_until
+
+    def _forward(self, data: bytes, now: float) -> None:
+        n = len(data)
+        conn = self.conn
         if self.byte_limit is not None:
             room = self.byte_limit - self.forwarded - self.queued
             if n >= room:
                 self.dropped += n - room
                 data, n = data[:room], room
                 self._cut = True
-        if not self.schedule:
+        # held bytes go first, and none leaves before a stall ends
+        floor = max(conn.stall_until, self.queue[-1][0] if self.queue else now)
+        if not self.schedule and not self.queue and floor <= now:
             if n:
                 self._write(data)
             if self._cut:
                 conn.close("limit_data")
             return
-        piece = self.schedule.piece or n
+        piece = self.schedule.piece or n or 1
         view = memoryview(data) if n > piece else data
-        release = now
+        release = floor
         for i in range(0, n, piece):
             chunk = view[i:i + piece]
-            release = self.schedule.release(now, len(chunk))
+            if self.schedule:
+                release = max(self.schedule.release(now, len(chunk)), floor)
             self.queue.append((release, chunk))
             self.queued += len(chunk)
         if self._cut:
@@ -164,23 +188,33 @@ class Pipe:
 
     def eof(self) -> None:
         self.eof_in = True
-        if self.blackhole_at is not None and self._loop.time() >= self.blackhole_at:
+        now = self._loop.time()
+        if self._dark(now):
             return  # a black hole swallows the FIN too
-        if self.queue or self.schedule:
+        if self.http is not None:
+            rest = self.http.eof()  # what the filter held goes before the FIN
+            if rest and not self._cut:
+                self._forward(rest, now)
+        if self.queue or self.schedule or now < self.conn.stall_until:
             # the FIN travels the same path as the bytes before it
-            release = self.schedule.release(self._loop.time(), 0) if self.schedule else 0.0
-            self.queue.append((max(release, self.queue[-1][0] if self.queue else 0.0), _EOF))
+            release = self.schedule.release(now, 0) if self.schedule else 0.0
+            self.queue.append((max(release, self.conn.stall_until,
+                                   self.queue[-1][0] if self.queue else 0.0), _EOF))
             self._arm()
         else:
             self._write_eof()
 
     def _arm(self) -> None:
         if self.timer is None and self.queue:
-            self.timer = self._loop.call_at(self.queue[0][0], self._flush)
+            self.timer = self._loop.call_at(max(self.queue[0][0], self.conn.stall_until),
+                                            self._flush)
 
     def _flush(self) -> None:
         self.timer = None
         now = self._loop.time()
+        if now < self.conn.stall_until:  # a stall began after this timer was set
+            self._arm()
+            return
         queue = self.queue
         ready: list[Any] = []
         marker = None
@@ -242,3 +276,10 @@ class Pipe:
             self.timer = None
         self.queue.clear()
         self.queued = 0
+
+    def discard_queue(self) -> None:
+        """Drop what is queued (a network that vanished loses its bytes in flight)."""
+        self.dropped += self.queued
+        self.stop()
+        if "queue" in self._holds:
+            self.hold("queue", False)

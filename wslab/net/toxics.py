@@ -21,6 +21,40 @@ type            effect                                                 attribute
                 through in the direction
 ==============  =====================================================  ==========
 
+Middlebox faults (HTTP-aware toxics parse HTTP/1.1, `wslab.net.http1`, only on
+the connections they apply to; the timed fault acts on the whole proxy):
+
+=================  ==================================================  ==============
+type               effect                                              attributes
+=================  ==================================================  ==============
+``strip_upgrade``  (upstream only) forward every request head without  (none)
+                   ``Upgrade`` and the ``upgrade`` option of
+                   ``Connection``, as a proxy that does not implement
+                   protocol switching must (RFC 9110 §7.8, formerly
+                   RFC 7230 §6.7: ``Upgrade`` is hop-by-hop); a
+                   WebSocket handshake then gets ``426 Upgrade
+                   Required`` from a ``websockets`` server
+``buffer``         (downstream only) nginx's ``proxy_buffering on``:   size (bytes,
+                   hold a response's bytes until it ends (length       default 4 KiB)
+                   reached, chunked terminator, upstream close) or
+                   ``size`` bytes are held; unbuffered after ``101``
+``outage``         timed fault on every connection, counted from       at (ms), mode,
+                   `Proxy.arm <wslab.net.proxy.Proxy.arm>`: ``mode``   duration (ms),
+                   ``reset`` (RST all live connections at ``at``, and  every (ms)
+                   every new one for ``duration``: a server crash),
+                   ``stall`` (hold every byte both ways for
+                   ``duration``, then release them in order),
+                   ``blackhole`` (discard every byte both ways, no
+                   FIN/RST, for ``duration``, or for ever if 0);
+                   ``every`` repeats it with that period
+=================  ==================================================  ==============
+
+``buffer``'s default ``size`` is nginx's default ``proxy_buffer_size``: "one
+memory page. This is either 4K or 8K, depending on a platform"
+(https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_buffer_size);
+the page is 4 KiB on x86-64 Linux (``getconf PAGE_SIZE``). An unarmed proxy
+never fires an ``outage``.
+
 Aliases: ``drop`` = ``blackhole``; ``timeout`` = ``idle_cut``. (Toxiproxy's own
 ``timeout`` toxic discards data and closes after N ms; here it names the idle
 cut, the middlebox behaviour experiment C7 needs. ``blackhole`` plus
@@ -39,7 +73,8 @@ run parameters ``--delay/--jitter/--bandwidth`` (`toxics_from_args`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -48,14 +83,18 @@ from .units import convert, parse_delay, parse_rate
 
 __all__ = [
     "DIRECTIONS",
+    "OUTAGE_MODES",
     "STREAMS",
     "TOXIC_TYPES",
     "Bandwidth",
     "Blackhole",
+    "Buffer",
     "IdleCut",
     "Latency",
     "LimitData",
+    "Outage",
     "ResetPeer",
+    "StripUpgrade",
     "Toxic",
     "load_toxics",
     "parse_toxics",
@@ -84,6 +123,9 @@ class Toxic:
     kinds: ClassVar[dict[str, Any]] = {}
     #: does the toxic act on the whole connection rather than on its stream?
     connection_level: ClassVar[bool] = False
+    #: the streams it may act on, and the one it acts on when none is given
+    allowed_streams: ClassVar[tuple[str, ...]] = STREAMS
+    default_stream: ClassVar[str] = "downstream"
 
     stream: str = "downstream"
     toxicity: float = 1.0
@@ -91,9 +133,9 @@ class Toxic:
 
     def __post_init__(self) -> None:
         what = f"{self.type} toxic"
-        if self.stream not in STREAMS:
+        if self.stream not in self.allowed_streams:
             raise ConfigError(f"{what}: stream {self.stream!r} is not allowed; allowed: "
-                              + ", ".join(STREAMS))
+                              + ", ".join(self.allowed_streams))
         kinds = {**self.kinds, "toxicity": "prob", "seed": "int"}
         for name, kind in kinds.items():
             object.__setattr__(self, name, convert(kind, getattr(self, name), f"{what}: {name}"))
@@ -114,7 +156,8 @@ class Toxic:
         attrs = ",".join(f"{k}={v}" for k, v in self.attributes().items())
         extra = "".join(f",{k}={getattr(self, k)}" for k, default in
                         (("toxicity", 1.0), ("seed", 0)) if getattr(self, k) != default)
-        return f"{self.type}@{self.stream}:{attrs}{extra}"
+        body = f"{attrs}{extra}".lstrip(",")
+        return f"{self.type}@{self.stream}:{body}" if body else f"{self.type}@{self.stream}"
 
 
 @dataclass(frozen=True)
@@ -199,8 +242,100 @@ class LimitData(Toxic):
     bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class StripUpgrade(Toxic):
+    """Forward request heads without ``Upgrade`` and ``Connection: upgrade`` (upstream only).
+
+    An HTTP/1.1 proxy that does not implement protocol switching drops the
+    hop-by-hop ``Upgrade`` (RFC 9110 §7.8; RFC 7230 §6.7); everything else,
+    bodies included, passes byte for byte (`wslab.net.middlebox.UpgradeStripper`).
+    """
+
+    type: ClassVar[str] = "strip_upgrade"
+    allowed_streams: ClassVar[tuple[str, ...]] = ("upstream",)
+    default_stream: ClassVar[str] = "upstream"
+    stream: str = "upstream"
+
+
+@dataclass(frozen=True)
+class Buffer(Toxic):
+    """Hold each HTTP/1.1 response until it ends or ``size`` bytes are held (downstream only).
+
+    nginx's ``proxy_buffering on``; ``size`` defaults to one x86-64 memory
+    page, nginx's default ``proxy_buffer_size`` (see the module doc). After
+    ``101 Switching Protocols`` the connection passes unbuffered, as nginx does
+    for upgraded connections (`wslab.net.middlebox.ResponseBuffer`).
+    """
+
+    type: ClassVar[str] = "buffer"
+    kinds: ClassVar[dict[str, Any]] = {"size": "size"}
+    allowed_streams: ClassVar[tuple[str, ...]] = ("downstream",)
+    size: int = 4096
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.size <= 0:
+            raise ConfigError(f"buffer toxic: size must be positive, got {self.size!r}")
+
+
+#: what an outage does (see `Outage`)
+OUTAGE_MODES = ("reset", "stall", "blackhole")
+
+
+@dataclass(frozen=True)
+class Outage(Toxic):
+    """A timed fault on every connection it applies to, ``at`` ms after the proxy is armed.
+
+    ``mode``: ``reset`` RSTs every live connection at ``at`` and, for
+    ``duration`` ms, every connection accepted (a server that crashed);
+    ``stall`` holds every byte both ways for ``duration`` ms and then
+    releases them in order (a network that comes back: TCP would
+    retransmit); ``blackhole`` discards every byte both ways, with no FIN or
+    RST, from ``at`` on for ``duration`` ms, or for ever when ``duration``
+    is 0 (a client whose network vanished). ``every`` (ms, 0 = once)
+    repeats the fault with that period. Times count from `Proxy.arm
+    <wslab.net.proxy.Proxy.arm>`; an unarmed proxy never fires it. The
+    stream is irrelevant: it acts on both directions.
+    """
+
+    type: ClassVar[str] = "outage"
+    kinds: ClassVar[dict[str, Any]] = {"at": "ms", "mode": OUTAGE_MODES, "duration": "ms",
+                                       "every": "ms"}
+    connection_level: ClassVar[bool] = True
+    at: float
+    mode: str
+    duration: float = 0.0
+    every: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mode == "stall" and self.duration <= 0:
+            raise ConfigError("outage toxic: mode 'stall' needs a positive duration, "
+                              f"got {self.duration!r}")
+        if self.every:
+            if self.mode == "blackhole" and not self.duration:
+                raise ConfigError("outage toxic: a blackhole for ever (duration 0) cannot repeat; "
+                                  "give a duration shorter than every")
+            if self.duration >= self.every:
+                raise ConfigError(f"outage toxic: duration ({self.duration:g} ms) must be shorter "
+                                  f"than every ({self.every:g} ms)")
+
+    def windows(self) -> Iterator[tuple[float, float]]:
+        """``(start, end)`` in ms after arming, in order; one window unless ``every`` is set
+        (then for ever). A blackhole for ever ends at infinity."""
+        start = self.at
+        while True:
+            end = start + self.duration if self.duration or self.mode != "blackhole" \
+                else math.inf
+            yield start, end
+            if not self.every:
+                return
+            start += self.every
+
+
 TOXIC_TYPES: dict[str, type[Toxic]] = {
-    cls.type: cls for cls in (Latency, Bandwidth, IdleCut, ResetPeer, Blackhole, LimitData)
+    cls.type: cls for cls in (Latency, Bandwidth, IdleCut, ResetPeer, Blackhole, LimitData,
+                              StripUpgrade, Buffer, Outage)
 }
 _ALIASES = {"drop": "blackhole", "timeout": "idle_cut"}
 _COMMON = ("stream", "toxicity", "seed")
@@ -223,7 +358,9 @@ def _build(cls: type[Toxic], attrs: dict[str, Any]) -> Toxic:
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in attrs
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
-        raise ConfigError(f"{cls.type} toxic: missing attribute {missing[0]!r}")
+        kind = cls.kinds.get(missing[0])
+        choices = f" (allowed: {', '.join(kind)})" if isinstance(kind, tuple) else ""
+        raise ConfigError(f"{cls.type} toxic: missing attribute {missing[0]!r}{choices}")
     return cls(**attrs)
 
 
@@ -251,7 +388,13 @@ def _dict_toxics(d: dict[str, Any], seed: int | None) -> list[Toxic]:
     attrs.update(d)
     if seed is not None:
         attrs.setdefault("seed", seed)
-    streams = _expand(attrs.pop("stream", "downstream"), f"{cls.type} toxic")
+    streams = _expand(attrs.pop("stream", cls.default_stream), f"{cls.type} toxic")
+    if len(streams) > 1 and len(cls.allowed_streams) < 2:
+        raise ConfigError(f"{cls.type} toxic: stream 'both' is not allowed; allowed: "
+                          + ", ".join(cls.allowed_streams))
+    if len(streams) > 1 and cls is Outage:  # one outage, not one per direction
+        raise ConfigError("outage toxic acts on both directions already; stream 'both' is "
+                          "not allowed; allowed: upstream, downstream (either: same effect)")
     return [_build(cls, {**attrs, "stream": s}) for s in streams]
 
 
@@ -271,9 +414,11 @@ def toxic_from_dict(d: dict[str, Any]) -> Toxic:
 def parse_toxics(*specs: str, seed: int | None = None) -> list[Toxic]:
     """Toxics from CLI strings ``TYPE[@STREAM][:NAME=VALUE,...]``.
 
-    ``STREAM`` is ``upstream``, ``downstream`` (the default, as in Toxiproxy)
-    or ``both`` (one toxic per direction). Examples: ``latency@both:latency=25ms,jitter=5ms``,
-    ``bandwidth@downstream:rate=100KB/s``, ``reset_peer:timeout=2s``, ``blackhole@upstream``.
+    ``STREAM`` is ``upstream``, ``downstream`` (the default, as in Toxiproxy,
+    except ``strip_upgrade``: upstream) or ``both`` (one toxic per direction).
+    Examples: ``latency@both:latency=25ms,jitter=5ms``,
+    ``bandwidth@downstream:rate=100KB/s``, ``reset_peer:timeout=2s``, ``blackhole@upstream``,
+    ``strip_upgrade``, ``buffer:size=8KiB``, ``outage:at=5s,mode=stall,duration=1s``.
     Bare numbers are in Toxiproxy's units (ms, KB/s, bytes).
     """
     out: list[Toxic] = []
@@ -283,7 +428,9 @@ def parse_toxics(*specs: str, seed: int | None = None) -> list[Toxic]:
                               f"'latency@both:latency=25ms', got {spec!r}")
         head, _, body = spec.strip().partition(":")
         name, _, stream = head.partition("@")
-        d: dict[str, Any] = {"type": name.strip(), "stream": stream.strip() or "downstream"}
+        d: dict[str, Any] = {"type": name.strip()}
+        if stream.strip():
+            d["stream"] = stream.strip()
         for item in filter(None, (p.strip() for p in body.split(","))):
             key, eq, value = item.partition("=")
             if not eq or not key.strip():

@@ -101,7 +101,7 @@ def convert(kind: Any, value: Any, what: str) -> Any:
     """
     if kind == "ms":
         if isinstance(value, str) and _split_number(value, what)[1]:
-            return parse_delay(value) * 1e3
+            return _with_unit(value, TIME_UNITS, None, what) * 1e3
         return _with_unit(value, TIME_UNITS, 1.0, what)
     if kind == "kBps":
         if isinstance(value, str) and _split_number(value, what)[1]:
