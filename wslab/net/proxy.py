@@ -5,7 +5,9 @@ A `Proxy` listens on loopback; for every client it accepts it opens one
 ways, through the two directions of `wslab.net.pipe`. Toxics are drawn per
 connection (``toxicity``, seeded); the timing toxics act through
 `wslab.net.schedule`, the connection toxics (``idle_cut``, ``reset_peer``)
-through the connection's timers.
+through the connection's timers. The HTTP-aware toxics (``strip_upgrade``,
+``buffer``) give the connection's pipes a filter (`wslab.net.middlebox`);
+the timed faults (``outage``) fire from `Proxy.arm` on (`wslab.net.outage`).
 
 A connection closes when both directions have seen EOF, or at once when
 either side fails, a reset (RST) being passed on as a reset.
@@ -25,9 +27,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..core.addresses import check_loopback, netloc, parse_address, same_host
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, RunError
+from .middlebox import Chain, RequestWatch, ResponseBuffer, UpgradeStripper
+from .outage import FaultClock
 from .pipe import Pipe, Side
-from .toxics import STREAMS, IdleCut, ResetPeer, Toxic, load_toxics
+from .toxics import STREAMS, Buffer, IdleCut, Outage, ResetPeer, StripUpgrade, Toxic, load_toxics
 
 __all__ = ["Connection", "Proxy"]
 
@@ -61,6 +65,10 @@ class Connection:
         self.idle_timeout = min((t.timeout / 1e3 for t in self.toxics if isinstance(t, IdleCut)),
                                 default=None)
         self.watch_idle = self.idle_timeout is not None
+        # timed faults (wslab.net.outage) act through these two instants (loop clock)
+        self.watch_faults = any(isinstance(t, Outage) for t in self.toxics)
+        self.stall_until = 0.0
+        self.dark_until = 0.0
         self.finished = self.loop.create_future()
 
     # -- counts ---------------------------------------------------------------
@@ -97,6 +105,9 @@ class Connection:
         if side is self.client:
             self.client_address = side.transport.get_extra_info("peername")
             side.transport.pause_reading()  # until the upstream connection is up
+            if self.watch_faults and self.proxy.faults.on_accept(self):
+                self.close("outage reset", reset=True)  # the server is "down": refuse at once
+                return
             self._connect_task = self.loop.create_task(self._connect())
             return
         # the upstream socket: wire both directions before either can read
@@ -106,19 +117,37 @@ class Connection:
         client, limit = self.client, self.proxy.buffer_limit
         by_stream = {s: [t for t in self.toxics if t.stream == s and not t.connection_level]
                      for s in STREAMS}
-        up = Pipe(self, "upstream", client, side, by_stream["upstream"], limit)
-        down = Pipe(self, "downstream", side, client, by_stream["downstream"], limit)
+        up_http, down_http = self._http_filters()
+        up = Pipe(self, "upstream", client, side, by_stream["upstream"], limit, up_http)
+        down = Pipe(self, "downstream", side, client, by_stream["downstream"], limit, down_http)
         self.pipes = {"upstream": up, "downstream": down}
         client.out, side.into, side.out, client.into = up, up, down, down
         for t in self.toxics:
             if isinstance(t, ResetPeer):
-                self._timers.append(self.loop.call_later(
-                    t.timeout / 1e3, self.close, "reset_peer", True))
+                self._timers.append(self.loop.call_later(t.timeout / 1e3, self._reset_peer, t))
         if self.watch_idle:
             self.last_activity = self.loop.time()
             self._timers.append(self.loop.call_at(
                 self.last_activity + self.idle_timeout, self._check_idle))
         client.transport.resume_reading()
+
+    def _http_filters(self) -> tuple[Any, Any]:
+        """The HTTP-aware toxics' filters for (upstream, downstream); None where none applies."""
+        up: Any = None
+        down: Any = None
+        buffer = next((t for t in self.toxics if isinstance(t, Buffer)), None)
+        if buffer is not None:
+            down = ResponseBuffer(buffer.size)
+            up = RequestWatch(down)  # a response's framing needs its request's method
+        if any(isinstance(t, StripUpgrade) for t in self.toxics):
+            strip = UpgradeStripper()
+            up = strip if up is None else Chain(strip, up)
+        return up, down
+
+    def _reset_peer(self, toxic: Toxic) -> None:
+        if not self.closing:
+            self.proxy.faults.record("reset_peer", toxic, self)
+            self.close("reset_peer", True)
 
     async def _connect(self) -> None:
         host, port = self.proxy.upstream
@@ -225,6 +254,7 @@ class Proxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
         self.port: int | None = None
+        self.faults = FaultClock(self)
 
     async def start(self) -> Proxy:
         """Bind and start accepting; returns the proxy (``.port`` is the bound port)."""
@@ -236,6 +266,14 @@ class Proxy:
             reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    def arm(self, start_at_ns: int | None = None) -> int:
+        """Fix the instant the ``outage`` toxics count from: ``start_at_ns`` on
+        CLOCK_MONOTONIC (``time.monotonic_ns()``), or now; returns it. Once only;
+        unarmed, timed faults never fire."""
+        if self._server is None:
+            raise RunError("start the proxy before arming it")
+        return self.faults.arm(start_at_ns)
 
     async def __aenter__(self) -> Proxy:
         return await self.start()
@@ -306,6 +344,8 @@ class Proxy:
                 out[f"{what}_{stream}"] = sum(c._count(stream, what) for c in self.connections)
         out["bytes_upstream"] = out["forwarded_upstream"]
         out["bytes_downstream"] = out["forwarded_downstream"]
+        out["armed_at_ns"] = self.faults.armed_at_ns
+        out["faults"] = [dict(r) for r in self.faults.records]
         if connections:
             out["connections"] = [c.to_dict() for c in self.connections]
         return out
@@ -320,6 +360,7 @@ class Proxy:
         if self._server is None:
             return
         self._server.close()
+        self.faults.stop()
         for conn in list(self._open):
             conn.close("proxy closed")
         try:

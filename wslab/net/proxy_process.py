@@ -37,7 +37,10 @@ def _proxied_url(proxy: Proxy, target: Any) -> str:
 async def _setup(config: dict[str, Any], channel: Any) -> dict[str, Any]:
     """Config: ``upstreams`` {name: "host:port" or URL}, ``toxics`` (a list for every
     upstream, or {name: list}), ``seed``, optional ``host`` (loopback) and
-    ``buffer_limit``. Commands: ``stats`` (``connections=True`` adds rows), ``stop``."""
+    ``buffer_limit``. Commands: ``stats`` (``connections=True`` adds rows; ``faults`` lists
+    every fault fired, each with its ``proxy`` name, by time), ``arm`` (``start_at_ns``: the
+    CLOCK_MONOTONIC instant the ``outage`` toxics count from, default now; every proxy
+    of the process gets the same instant), ``stop``."""
     allowed = {"upstreams", "toxics", "seed", "host", "buffer_limit"}
     unknown = sorted(set(config) - allowed)
     if unknown:
@@ -75,16 +78,27 @@ async def _setup(config: dict[str, Any], channel: Any) -> dict[str, Any]:
 
     async def stats(connections: bool = False) -> dict[str, Any]:
         per = {name: p.stats(connections=connections) for name, p in proxies.items()}
+        faults = sorted(({"proxy": name, **f} for name, s in per.items() for f in s["faults"]),
+                        key=lambda f: f["at_ns"])
         return {"proxies": per,
                 "bytes_upstream": sum(s["bytes_upstream"] for s in per.values()),
-                "bytes_downstream": sum(s["bytes_downstream"] for s in per.values())}
+                "bytes_downstream": sum(s["bytes_downstream"] for s in per.values()),
+                "faults": faults}
+
+    async def arm(start_at_ns: int | None = None) -> dict[str, Any]:
+        if start_at_ns is not None:
+            start_at_ns = convert("int", start_at_ns, "arm: start_at_ns")
+        start = None
+        for proxy in proxies.values():
+            start = proxy.arm(start_at_ns if start is None else start)
+        return {"armed_at_ns": start}
 
     async def close() -> dict[str, Any]:
         for proxy in proxies.values():
             await proxy.close()
         return {}
 
-    return {"stats": stats, "stop": close, "close": close}
+    return {"stats": stats, "arm": arm, "stop": close, "close": close}
 
 
 async def _serve_cli(args: argparse.Namespace) -> None:
@@ -97,6 +111,7 @@ async def _serve_cli(args: argparse.Namespace) -> None:
           f" ({_proxied_url(proxy, args.upstream)})", flush=True)
     for t in proxy.toxics:
         print(f"  toxic {t}", flush=True)
+    proxy.arm()  # the command line has no run to wait for: outage times count from now
     try:
         await asyncio.Event().wait()
     finally:
