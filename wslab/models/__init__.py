@@ -48,6 +48,9 @@ Every name is importable from ``wslab.models``; the code lives by subject:
   TCP/IP segment headers.
 * `wslab.models.bandwidth` -- the load of N clients: polls per second, header
   bandwidth and the Kaazing example.
+* `wslab.models.presence` -- detection time after a silent vanish (WebSocket
+  ping/pong, SSE heartbeat with TCP_USER_TIMEOUT, long-poll presence, TCP
+  keepalive) and what the heartbeats cost on the wire.
 """
 
 from __future__ import annotations
@@ -80,6 +83,22 @@ from .long_poll import (
     long_poll_latency_bounds,
     long_poll_latency_cv,
     long_poll_mean_latency,
+)
+from .presence import (
+    HEARTBEAT_SEGMENTS,
+    LINUX_KEEPALIVE,
+    PRODUCTION_DEFAULTS,
+    SSE_PING_BYTES,
+    WEBSOCKETS_CLOSE_TIMEOUT,
+    WS_PING_BYTES,
+    WS_PONG_BYTES,
+    Detection,
+    heartbeat_wire_bytes,
+    keepalive_detection,
+    long_poll_detection,
+    sse_detection,
+    tcp_retries_timeout,
+    websocket_detection,
 )
 from .push import push_latency
 from .short_poll import (
@@ -122,4 +141,18 @@ __all__ = [
     "kaazing_bandwidth",
     "kaazing_table",
     "tcpip_bytes",
+    "HEARTBEAT_SEGMENTS",
+    "LINUX_KEEPALIVE",
+    "PRODUCTION_DEFAULTS",
+    "SSE_PING_BYTES",
+    "WEBSOCKETS_CLOSE_TIMEOUT",
+    "WS_PING_BYTES",
+    "WS_PONG_BYTES",
+    "Detection",
+    "heartbeat_wire_bytes",
+    "keepalive_detection",
+    "long_poll_detection",
+    "sse_detection",
+    "tcp_retries_timeout",
+    "websocket_detection",
 ]
