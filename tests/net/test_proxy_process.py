@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 
 import psutil
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from wslab.core.errors import RunError
 from wslab.core.proc import ChildProcess
 
-from ..conftest import TIMEOUT_FACTOR
+from ..conftest import TIMEOUT_FACTOR, wait_until
 
 
 class _EchoHandler(socketserver.BaseRequestHandler):
@@ -70,3 +71,25 @@ def test_process_form_reports_bad_config(echo_port):
     finally:
         proxy.stop()
     assert not proxy.alive()
+
+
+def test_process_form_arms_outages_and_reports_them(echo_port):
+    proxy = ChildProcess("proxy", "wslab.net.proxy_process", {
+        "upstreams": {"echo": f"127.0.0.1:{echo_port}"},
+        "toxics": ["outage:at=0,mode=reset,duration=10s"], "seed": 1})
+    try:
+        ready = proxy.start()
+        port = int(ready["endpoints"]["echo"].rsplit(":", 1)[1])
+        assert proxy.request("stats")["faults"] == []  # unarmed: nothing fires
+        start = time.monotonic_ns()
+        assert proxy.request("arm", start_at_ns=start)["armed_at_ns"] == start
+        assert wait_until(lambda: proxy.request("stats")["faults"], 5)
+        with socket.create_connection(("127.0.0.1", port), timeout=5 * TIMEOUT_FACTOR) as s:
+            with pytest.raises(ConnectionResetError):  # reset on accept: the server is "down"
+                s.sendall(b"x")
+                s.recv(1)
+        faults = proxy.request("stats")["faults"]
+    finally:
+        proxy.stop()
+    assert faults[0]["proxy"] == "echo" and faults[0]["mode"] == "reset"
+    assert faults[0]["planned_at_ns"] == start and faults[0]["accepted"] == [0]

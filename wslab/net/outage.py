@@ -91,7 +91,8 @@ class FaultClock:
               window: tuple[float, float]) -> None:
         start, end = window
         end_t = self._base + end / 1e3  # inf for a blackhole for ever
-        hit = [c for c in self.proxy._open if not c.closing and _applies(outage, c)]
+        hit = sorted((c for c in self.proxy._open if not c.closing and _applies(outage, c)),
+                     key=lambda c: c.id)
         record: dict[str, Any] = {
             "kind": "outage", "mode": outage.mode, "toxic": str(outage),
             "at_ns": time.monotonic_ns(), "planned_at_ns": self._ns(start),
