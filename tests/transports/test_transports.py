@@ -103,7 +103,7 @@ def test_registry_names_and_plugins():
 def test_push_and_pull_are_defined_once_by_the_transports():
     # push: the server sends on a connection the client opened once; pull: a
     # request per response (long polling included: it only emulates push)
-    assert transports.names("push") == ["tcp", "websocket", "sse"]
+    assert transports.names("push") == ["tcp", "websocket", "sse", "fallback"]
     assert transports.names("pull") == ["long-poll", "short-poll"]
     assert sorted(transports.names("push") + transports.names("pull")) == sorted(
         transports.names())

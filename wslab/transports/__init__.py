@@ -53,4 +53,4 @@ def delivery(name: str) -> Delivery:
 
 
 # Registration order is the order figures and tables list them in.
-from . import tcp, websocket, sse, long_poll, short_poll  # noqa: E402, F401, I001
+from . import tcp, websocket, sse, long_poll, short_poll, fallback  # noqa: E402, F401, I001

@@ -174,6 +174,7 @@ class _ConnRow:
     fault_ns: int = 0  # when the previous connection failed (0: the first connection)
     failed_attempts: int = 0  # attempts that failed between that fault and this connection
     setup_bytes: int = 0  # bytes both ways once established (handshake), before any event
+    kind: str = ""  # the transport the connection served (a fallback client tries several)
     held: socket.socket | None = None  # a duplicate descriptor, for the last reading
 
 
@@ -191,13 +192,16 @@ class ConnTracker:
         self._key: Any = None
         self._fault_ns = 0  # a failure not yet followed by a connection
         self._failed = 0
+        #: the transport new rows are for (set by the fleet; a fallback client changes it)
+        self.kind = ""
 
     def _row(self, key: Any) -> _ConnRow:
         if key is not self._key or not self.rows:
             if self.rows:
                 self.rows[-1].closed_ns = self.rows[-1].closed_ns or time.monotonic_ns()
             self.rows.append(_ConnRow(len(self.rows), time.monotonic_ns(),
-                                      fault_ns=self._fault_ns, failed_attempts=self._failed))
+                                      fault_ns=self._fault_ns, failed_attempts=self._failed,
+                                      kind=self.kind))
             self._key = key
             self._fault_ns = self._failed = 0
         return self.rows[-1]

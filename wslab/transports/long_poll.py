@@ -26,9 +26,31 @@ from ._http import (
 )
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 
-__all__ = ["MAX_HOLD_S", "LongPollTransport"]
+__all__ = ["MAX_HOLD_S", "LongPollHandler", "LongPollTransport"]
 
 MAX_HOLD_S = 300.0
+
+
+class LongPollHandler:
+    """The aiohttp handler of ``GET /long-poll``; ``held`` counts held requests."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.held = 0
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        since = parse_since(request)
+        try:
+            timeout = min(float(request.query.get("timeout", "30")), MAX_HOLD_S)
+        except ValueError:
+            raise web.HTTPBadRequest(text="timeout must be a number of seconds") from None
+        self.held += 1
+        try:
+            events = await self.hub.wait_after(since, max(timeout, 0.0))
+        finally:
+            self.held -= 1
+        # An empty array on timeout (not 204): the client's loop is the same.
+        return web.Response(body=batch_body(events), content_type="application/json")
 
 
 @register
@@ -49,26 +71,10 @@ class LongPollTransport(Transport):
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        held = 0
-
-        async def long_poll(request: web.Request) -> web.Response:
-            nonlocal held
-            since = parse_since(request)
-            try:
-                timeout = min(float(request.query.get("timeout", "30")), MAX_HOLD_S)
-            except ValueError:
-                raise web.HTTPBadRequest(text="timeout must be a number of seconds") from None
-            held += 1
-            try:
-                events = await hub.wait_after(since, max(timeout, 0.0))
-            finally:
-                held -= 1
-            # An empty array on timeout (not 204): the client's loop is the same.
-            return web.Response(body=batch_body(events), content_type="application/json")
-
+        long_poll = LongPollHandler(hub)
         app = web.Application()
         app.router.add_get("/long-poll", long_poll)
-        return await start_app(app, bind, "/long-poll", lambda: held)
+        return await start_app(app, bind, "/long-poll", lambda: long_poll.held)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         timeout = float(ctx.options.get("timeout", 30.0))

@@ -29,7 +29,7 @@ from . import register
 from ._http import check_headers, new_session, parse_since, sockets_of, start_app
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 
-__all__ = ["MAX_PING_S", "SseTransport"]
+__all__ = ["MAX_PING_S", "SseTransport", "StreamHandler", "read_stream"]
 
 MAX_PING_S = 3_600.0  # keep-alive comment interval; a run lasts at most an hour
 
@@ -62,6 +62,49 @@ class _Frames:
         return frame
 
 
+class StreamHandler:
+    """The aiohttp handler of ``GET /sse``: the history after ``Last-Event-ID``
+    (or ``since``), then every new event; ``live`` counts open streams.
+
+    ``?open=1`` makes the server write a comment (``: open``) at once, so a
+    client can tell a stream that works from one a buffering proxy holds
+    back (`wslab.transports.fallback` waits for it).
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.live = 0
+        self.frame_of = _Frames()
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        last_id = request.headers.get("Last-Event-ID")
+        since = int(last_id) if last_id and last_id.isdigit() else parse_since(request)
+        try:
+            ping = max(float(request.query.get("ping", "15")), 0.1)
+        except ValueError:
+            raise web.HTTPBadRequest(text="ping must be a number of seconds") from None
+        hub, frame_of = self.hub, self.frame_of
+        self.live += 1
+        try:
+            async with sse_response(request, ping_interval=ping) as resp:
+                # resp.write, not resp.send: the frame is built already, and
+                # send's per-write timeout (a timer per event per client) is
+                # covered by the TCP_USER_TIMEOUT that sse_response sets on
+                # the socket to the same 120 s.
+                write = resp.write
+                if request.query.get("open") == "1":
+                    await write(b": open\r\n\r\n")
+                while resp.is_connected():
+                    for event in await hub.wait_after(since, None):
+                        await write(frame_of(event))  # one chunk per event, as send
+                        since = event.seq
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client went away
+        finally:
+            self.live -= 1
+        return resp
+
+
 @register
 class SseTransport(Transport):
     name = "sse"
@@ -77,38 +120,10 @@ class SseTransport(Transport):
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        streams = 0
-        frame_of = _Frames()
-
-        async def stream(request: web.Request) -> web.StreamResponse:
-            nonlocal streams
-            last_id = request.headers.get("Last-Event-ID")
-            since = int(last_id) if last_id and last_id.isdigit() else parse_since(request)
-            try:
-                ping = max(float(request.query.get("ping", "15")), 0.1)
-            except ValueError:
-                raise web.HTTPBadRequest(text="ping must be a number of seconds") from None
-            streams += 1
-            try:
-                async with sse_response(request, ping_interval=ping) as resp:
-                    # resp.write, not resp.send: the frame is built already,
-                    # and send's per-write timeout (a timer per event per
-                    # client) is covered by the TCP_USER_TIMEOUT that
-                    # sse_response sets on the socket to the same 120 s.
-                    write = resp.write
-                    while resp.is_connected():
-                        for event in await hub.wait_after(since, None):
-                            await write(frame_of(event))  # one chunk per event, as send
-                            since = event.seq
-            except (ConnectionResetError, RuntimeError):
-                pass  # the client went away
-            finally:
-                streams -= 1
-            return resp
-
+        stream = StreamHandler(hub)
         app = web.Application()
         app.router.add_get("/sse", stream)
-        return await start_app(app, bind, "/sse", lambda: streams)
+        return await start_app(app, bind, "/sse", lambda: stream.live)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         ping = float(ctx.options.get("ping", 15.0))
@@ -125,7 +140,7 @@ class SseTransport(Transport):
                 ctx.conn.request(sock)
                 ctx.ready()
                 try:
-                    await _read_stream(ctx, resp.content)
+                    await read_stream(ctx, resp.content)
                 finally:
                     ctx.conn.finish(sock, sock)
         finally:
@@ -133,13 +148,16 @@ class SseTransport(Transport):
             await session.close()
 
 
-async def _read_stream(ctx: ClientContext, content: aiohttp.StreamReader) -> None:
+async def read_stream(ctx: ClientContext, content: aiohttp.StreamReader,
+                      first: bytes = b"") -> None:
     """Record every event of the stream (`wslab.core.wire.SseParser`: the
     standard's parsing rules; comments such as the pings are skipped)."""
     record_body, clock = ctx.body_recorder(), time.monotonic_ns
     parser = wire.SseParser()
     feed = parser.feed
     try:
+        for event in feed(first):  # bytes the caller read already (a probe)
+            record_body(event.data, clock())
         async for chunk in content.iter_any():  # what has arrived, however it is cut
             now = clock()
             for event in feed(chunk):

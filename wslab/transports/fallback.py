@@ -1,0 +1,232 @@
+"""``fallback``: one endpoint, several transports, negotiated as production libraries do.
+
+The server is one aiohttp application on one port serving the same stream
+three ways: ``/ws`` (a WebSocket, aiohttp's), ``/sse`` and ``/long-poll``
+(the handlers of `wslab.transports.sse` and `wslab.transports.long_poll`),
+as SignalR and Engine.IO serve theirs from one URL. The client option
+``order`` says how the client negotiates:
+
+- *fall back* (SignalR's order, the default ``websocket,sse,long-poll``): try
+  each in turn until one works; the first that works carries the stream;
+- *upgrade* (Engine.IO's, any order that starts with ``long-poll``, e.g.
+  ``long-poll,websocket``): poll at once (events flow from the first
+  response), then try to upgrade to the others in order; a failed upgrade
+  leaves the client polling.
+
+"Works" is checked the way a middlebox can break it (claim C7): a WebSocket
+must complete its opening handshake (``101``; a proxy that strips
+``Upgrade`` yields ``400`` instead, RFC 6455 §4.1), an SSE stream must show
+its first byte (the server writes a comment at once) within
+``probe_timeout`` s (a buffering proxy holds it back), a long poll must be
+answered. Every attempt, failed or not, is a connection row whose ``kind``
+names the transport tried, so the bytes and requests failed attempts cost
+are counted like any others; each switch resumes from ``ctx.last_seq``, so
+nothing is lost or repeated while the client falls back or upgrades.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from ..core.errors import ConfigError, RunError
+from ..core.hub import Hub
+from . import register
+from ._http import check_headers, close_session, get_events, new_session, sockets_of, start_app
+from .base import Bind, ClientContext, Endpoint, Transport, positive_option
+from .long_poll import LongPollHandler
+from .sse import StreamHandler, read_stream
+from .websocket import MAX_MESSAGE
+
+__all__ = ["KINDS", "FallbackTransport", "NegotiationFailed"]
+
+#: the transports a fallback client can negotiate, by their kit names
+KINDS = ("websocket", "sse", "long-poll")
+_PATHS = {"websocket": "/ws", "sse": "/sse", "long-poll": "/long-poll"}
+
+
+class NegotiationFailed(RunError):
+    """A transport could not be established (the client tries the next)."""
+
+
+async def _ws_handler(hub: Hub, request: web.Request) -> web.WebSocketResponse:
+    """``GET /ws``: history after ``since``, then every new event as a text frame."""
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE)
+    await ws.prepare(request)  # 400 without a valid Upgrade (RFC 6455 §4.2.1)
+    since = int(request.query.get("since", "0") or 0)
+    reader = asyncio.ensure_future(ws.receive())  # notices the client closing
+    try:
+        while not ws.closed:
+            waiter = asyncio.ensure_future(hub.wait_after(since, None))
+            await asyncio.wait([waiter, reader], return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():
+                waiter.cancel()
+                break
+            for event in waiter.result():
+                await ws.send_str(event.body.decode("ascii"))
+                since = event.seq
+    except (ConnectionResetError, RuntimeError):
+        pass
+    finally:
+        reader.cancel()
+    return ws
+
+
+@register
+class FallbackTransport(Transport):
+    name = "fallback"
+    description = "WebSocket, SSE or long polling, negotiated (SignalR / Engine.IO style)"
+    # what it ends on decides; it starts as push and may end as pull
+    delivery = "push"
+    client_options = {"order": "websocket,sse,long-poll", "probe_timeout": 2.0,
+                      "timeout": 30.0, "headers": "aiohttp"}
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        order = merged["order"]
+        kinds = order.split(",") if isinstance(order, str) else order
+        if (not isinstance(kinds, list | tuple) or not kinds
+                or any(k not in KINDS for k in kinds) or len(set(kinds)) != len(kinds)):
+            raise ConfigError(f"order must list distinct transports out of {', '.join(KINDS)} "
+                              f"separated by commas, not {order!r}")
+        merged["order"] = ",".join(kinds)
+        merged["probe_timeout"] = positive_option(cls.name, "probe_timeout",
+                                                  merged["probe_timeout"], 60.0)
+        merged["timeout"] = positive_option(cls.name, "timeout", merged["timeout"], 300.0)
+        check_headers(cls.name, merged)
+        return merged
+
+    async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
+        stream, long_poll = StreamHandler(hub), LongPollHandler(hub)
+        sockets = 0
+
+        async def ws(request: web.Request) -> web.WebSocketResponse:
+            nonlocal sockets
+            sockets += 1
+            try:
+                return await _ws_handler(hub, request)
+            finally:
+                sockets -= 1
+
+        app = web.Application()
+        app.router.add_get("/ws", ws)
+        app.router.add_get("/sse", stream)
+        app.router.add_get("/long-poll", long_poll)
+        return await start_app(app, bind, "/", lambda: stream.live + long_poll.held + sockets)
+
+    # -- client ---------------------------------------------------------------
+    async def connect_once(self, ctx: ClientContext) -> None:
+        kinds = ctx.options.get("order", "websocket,sse,long-poll").split(",")
+        failures = []
+        if kinds[0] == "long-poll" and len(kinds) > 1:  # Engine.IO: poll first, then upgrade
+            await self._poll(ctx, hold=0.0, once=True)
+            for kind in kinds[1:]:
+                try:
+                    return await self._attempt(ctx, kind)
+                except NegotiationFailed as exc:
+                    failures.append(str(exc))
+            return await self._poll(ctx, hold=float(ctx.options.get("timeout", 30.0)))
+        for kind in kinds:  # SignalR: the first that works
+            try:
+                return await self._attempt(ctx, kind)
+            except NegotiationFailed as exc:
+                failures.append(str(exc))
+        raise RunError("fallback: every transport failed: " + "; ".join(failures))
+
+    async def _attempt(self, ctx: ClientContext, kind: str) -> None:
+        ctx.conn.kind = kind
+        if kind == "websocket":
+            return await self._websocket(ctx)
+        if kind == "sse":
+            return await self._sse(ctx)
+        return await self._poll(ctx, hold=float(ctx.options.get("timeout", 30.0)))
+
+    def _url(self, ctx: ClientContext, kind: str) -> str:
+        base = ctx.url.rstrip("/")
+        return base + _PATHS[kind]
+
+    async def _websocket(self, ctx: ClientContext) -> None:
+        host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        raw = await ctx.connect_socket(host, int(port))
+        ctx.conn.open(raw, raw)  # the row exists before the handshake: a refusal's bytes count
+        ctx.conn.request(raw)
+        url = self._url(ctx, "websocket").replace("http://", "ws://", 1)
+        try:
+            ws = await connect(f"{url}?since={ctx.last_seq}", max_size=MAX_MESSAGE,
+                               ping_interval=None, close_timeout=2, sock=raw,
+                               open_timeout=float(ctx.options.get("probe_timeout", 2.0)))
+        except (InvalidHandshake, TimeoutError, OSError) as exc:
+            ctx.conn.finish(raw)
+            raw.close()
+            raise NegotiationFailed(f"websocket: {exc}") from None
+        try:
+            ctx.ready()
+            record_body, clock = ctx.body_recorder(), time.monotonic_ns
+            while True:
+                record_body(await ws.recv(decode=False), clock())
+        except ConnectionClosed:
+            pass
+        finally:
+            try:
+                await ws.close()
+            finally:
+                ctx.conn.finish(raw, peer_fin=ws.protocol.reader.eof)
+
+    async def _sse(self, ctx: ClientContext) -> None:
+        session = new_session(ctx)
+        headers = {"Accept": "text/event-stream"}
+        if ctx.last_seq:
+            headers["Last-Event-ID"] = str(ctx.last_seq)
+        try:
+            async with session.get(f"{self._url(ctx, 'sse')}?open=1",
+                                   headers=headers) as resp:
+                sock = sockets_of(session).current
+                ctx.conn.open(sock, sock)
+                ctx.conn.request(sock)
+                try:
+                    if resp.status != 200:
+                        raise NegotiationFailed(f"sse: HTTP {resp.status}")
+                    try:  # the server's opening comment proves the stream flows
+                        first = await asyncio.wait_for(
+                            resp.content.readany(), float(ctx.options.get("probe_timeout", 2.0)))
+                    except TimeoutError:
+                        raise NegotiationFailed(
+                            f"sse: no byte of the stream within "
+                            f"{ctx.options.get('probe_timeout', 2.0):g} s "
+                            "(held back by a buffering proxy?)") from None
+                    ctx.ready()
+                    await read_stream(ctx, resp.content, first)
+                finally:
+                    ctx.conn.finish(sock, sock)
+        except aiohttp.ClientError as exc:
+            if not ctx.is_ready.is_set():
+                raise NegotiationFailed(f"sse: {exc}") from None
+            raise
+        finally:
+            await session.close()
+
+    async def _poll(self, ctx: ClientContext, hold: float, once: bool = False) -> None:
+        ctx.conn.kind = "long-poll"
+        session = new_session(ctx)
+        url = self._url(ctx, "long-poll")
+        try:
+            while True:
+                try:
+                    await get_events(ctx, session, f"{url}?since={ctx.last_seq}&timeout={hold}")
+                except (aiohttp.ClientError, RunError) as exc:
+                    if not ctx.is_ready.is_set():
+                        raise NegotiationFailed(f"long-poll: {exc}") from None
+                    raise
+                ctx.ready()
+                if once:
+                    return
+        finally:
+            await close_session(ctx, session)
