@@ -59,6 +59,8 @@ class Fleet:
                           source=source_address(i, host))
             for i in range(first_client, first_client + clients)
         ]
+        for ctx in self.ctxs:
+            ctx.conn.kind = self.transport.name
         self.ramp_concurrency = ramp_concurrency
         self.ramp_rate = ramp_rate
         self.tasks: list[asyncio.Task] = []
@@ -147,17 +149,19 @@ class Fleet:
              "requests": r.requests, "responses": r.responses,
              "empty_responses": r.empty_responses,
              "opened_ns": r.opened_ns, "closed_ns": r.closed_ns, "fault_ns": r.fault_ns,
-             "failed_attempts": r.failed_attempts, "setup_bytes": r.setup_bytes}
+             "failed_attempts": r.failed_attempts, "setup_bytes": r.setup_bytes,
+             "kind": r.kind}
             for c in self.ctxs for r in c.conn.rows
         ]
         if not rows:
-            return pa.table({n: pa.array([], pa.int64()) for n in CONNECTION_COLUMNS})
+            return pa.table({n: pa.array([], pa.string() if n == "kind" else pa.int64())
+                             for n in CONNECTION_COLUMNS})
         return pa.Table.from_pylist(rows)
 
 
 CONNECTION_COLUMNS = ("client_id", "conn_index", "bytes_up", "bytes_down", "segs_up",
                       "segs_down", "requests", "responses", "empty_responses", "opened_ns",
-                      "closed_ns", "fault_ns", "failed_attempts", "setup_bytes")
+                      "closed_ns", "fault_ns", "failed_attempts", "setup_bytes", "kind")
 
 
 async def _first_failure(tasks: list[asyncio.Task]) -> BaseException | None:
