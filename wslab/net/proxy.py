@@ -331,7 +331,9 @@ class Proxy:
         return len(self._open)
 
     def stats(self, connections: bool = False) -> dict[str, Any]:
-        """Totals over every connection so far (and one row per connection if asked)."""
+        """Totals over every connection so far (and one row per connection if asked),
+        ``armed_at_ns`` and ``faults``: every fault fired (`wslab.net.outage.FaultClock`:
+        ``kind``, ``mode``, ``at_ns`` on CLOCK_MONOTONIC, the ``connections`` hit)."""
         out: dict[str, Any] = {
             "listen": netloc(*self.address) if self.port is not None else None,
             "upstream": netloc(*self.upstream),

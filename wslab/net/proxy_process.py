@@ -7,7 +7,12 @@ wslab's process protocol (`wslab.core.child`, started by
 per upstream (see `_setup`). With arguments it is a command-line tool::
 
     python -m wslab.net.proxy_process 127.0.0.1:8080 --delay 25ms --jitter 5ms
+    python -m wslab.net.proxy_process 127.0.0.1:8080 --toxic outage:at=5s,mode=stall,duration=2s
     python -m wslab.net.proxy_process --help
+
+The child waits for the ``arm`` command before its ``outage`` toxics count
+time (so a run can give every process the same instant); the command line
+arms at start.
 """
 
 from __future__ import annotations
