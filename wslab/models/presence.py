@@ -76,7 +76,8 @@ WS_PONG_BYTES = 10
 #: aiohttp-sse's ``: ping`` comment + CRLF CRLF (10 B) in one HTTP/1.1 chunk
 #: (RFC 9112 §7.1: ``a\r\n`` + data + ``\r\n``).
 SSE_PING_BYTES = 15
-#: segments per heartbeat, both directions: WebSocket ping, pong, the server's
+#: segments per heartbeat in steady state (after Linux's quick-ACK start of a
+#: connection, which ACKs the first segments at once), both directions: WebSocket ping, pong, the server's
 #: ACK of the pong; SSE comment and its ACK; keepalive probe and its ACK; long
 #: poll request, response and the server's delayed ACK of the request
 #: (the next request carries the client's ACK of the response).

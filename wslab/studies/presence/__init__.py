@@ -20,18 +20,21 @@ from .checks import (
     bounds_verdict,
     check_bytes,
     check_detection,
+    conclusions,
     cost_table,
     frontier,
+    model_table,
     plan,
     production_points,
     run_plan,
 )
 from .client import __all__ as _client_all  # noqa: F401
 from .figures import frontier_figure, presence_caption
-from .runs import Config, Measurement, measure
+from .runs import WARMUP_PERIODS, Config, Measurement, measure
 from .server import MECHANISMS, POLL_S
 
-__all__ = ["MECHANISMS", "POLL_S", "PRODUCTION_STACKS", "SLACK_S", "Config", "Measurement", "Plan",
-           "bounds_verdict", "check_bytes", "check_detection", "cost_table", "frontier",
+__all__ = ["MECHANISMS", "POLL_S", "PRODUCTION_STACKS", "SLACK_S", "WARMUP_PERIODS", "Config", "Measurement", "Plan",
+           "bounds_verdict", "check_bytes", "check_detection", "conclusions", "cost_table",
+           "frontier", "model_table",
            "frontier_figure", "measure", "plan", "presence_caption", "production_points",
            "run_plan"]

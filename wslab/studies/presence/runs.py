@@ -23,9 +23,11 @@ from ...models import presence as model
 from ...net.netns import NetnsChildProcess, NetnsPair
 from .server import MECHANISMS
 
-__all__ = ["Config", "Measurement", "measure"]
+__all__ = ["WARMUP_PERIODS", "Config", "Measurement", "measure"]
 
 _REPORT_EVERY_S = 0.25
+#: heartbeat periods between the last client's connection and the cost window
+WARMUP_PERIODS = 2
 _SERVER, _CLIENT = "wslab.studies.presence.server", "wslab.studies.presence.client"
 
 
@@ -161,6 +163,9 @@ def _cpu_rates(servers: dict, window: float, samples: int) -> dict[str, list[tup
 def _observe(pair: NetnsPair, configs: list[Config], servers: dict, fleets: dict,
              clients: int, window: float, cpu_samples: int, margin: float,
              idle: dict[str, list[tuple[float, int]]]) -> Measurement:
+    # Steady state first: a new connection ACKs its first segments at once
+    # (Linux quick-ACK mode) and only later delays ACKs into its replies.
+    time.sleep(WARMUP_PERIODS * max(c.period for c in configs))
     c0 = {k: f.request("counters")["counters"] for k, f in fleets.items()}
     busy = _cpu_rates(servers, window, cpu_samples + 1)
     c1 = {k: f.request("counters")["counters"] for k, f in fleets.items()}
