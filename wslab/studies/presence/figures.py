@@ -11,6 +11,7 @@ from ...core.machine import machine_info, versions
 
 __all__ = ["frontier_figure", "presence_caption"]
 
+_LABEL_DY = (6, -18, 2, 16)  # points: the production labels sit close together
 _MARKERS = {"websocket": "o", "sse": "s", "long-poll": "^", "keepalive": "D"}
 
 
@@ -45,14 +46,14 @@ def frontier_figure(measured: pd.DataFrame, production: pd.DataFrame) -> Figure:
         ax.vlines(g["wire_Bps"], g["model_low"], g["model_high"], colors="0.6", lw=5,
                   alpha=0.5, zorder=0)
     ax.vlines([], [], [], colors="0.6", lw=5, alpha=0.5, label="model interval [low, high]")
-    for _, row in production.iterrows():
+    for k, (_, row) in enumerate(production.iterrows()):
         ax.errorbar([row["wire_Bps"]], [row["detect_mean_s"]],
                     yerr=[[row["detect_mean_s"] - row["detect_low_s"]],
                           [row["detect_high_s"] - row["detect_mean_s"]]],
                     fmt="*", mfc="none", ms=11, capsize=3, color="0.25", ls="none")
         ax.annotate(f"{row['stack']} ({row['interval_s']:g} s / {row['timeout_s']:g} s), model",
                     (row["wire_Bps"], row["detect_mean_s"]), textcoords="offset points",
-                    xytext=(6, 4), fontsize=7)
+                    xytext=(8, _LABEL_DY[k % len(_LABEL_DY)]), fontsize=7)
     ax.plot([], [], "*", mfc="none", ms=11, color="0.25",
             label="production default, model only (not measured)")
     ax.set_xscale("log")
