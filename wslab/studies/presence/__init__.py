@@ -28,7 +28,6 @@ from .checks import (
     production_points,
     run_plan,
 )
-from .client import __all__ as _client_all  # noqa: F401
 from .figures import frontier_figure, presence_caption
 from .runs import WARMUP_PERIODS, Config, Measurement, measure
 from .server import MECHANISMS, POLL_S
