@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--delay", help="one-way network delay each direction, e.g. 25ms (netem proxy)")
     r.add_argument("--jitter", help="jitter on the delay, e.g. 5ms (seeded)")
     r.add_argument("--bandwidth", help="bandwidth each direction per connection, e.g. 1MB/s")
+    r.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="a fault, repeatable: a proxy toxic (reset_peer:timeout=2s, "
+                        "outage:at=5s,duration=1s,mode=reset, strip_upgrade, buffer) or "
+                        "server_restart:at=5s,down=1s")
+    r.add_argument("--history", type=int,
+                   help="events the server keeps for resuming clients (default 1,000,000)")
     r.add_argument("--out", help="run directory (new or empty; default data/runs/<id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -89,7 +95,7 @@ def _run_config(args: argparse.Namespace):
         seed=args.seed, interval=args.interval, burst=args.burst, warmup=args.warmup,
         fleets=args.fleets, options=options, out=args.out,
         delay=args.delay, jitter=args.jitter, bandwidth=args.bandwidth,
-        workers=args.workers, dask=args.dask,
+        workers=args.workers, dask=args.dask, faults=args.fault,
     ).validate()
 
 
@@ -123,6 +129,18 @@ def format_summary(run) -> str:
         f"{s['server_rss_per_client_bytes'] / 1024:,.1f} KiB per connected client "
         f"({s['server_workers']} worker(s)); clients connected in {s['ramp_s']:.1f} s",
     ]
+    if s.get("reconnects") or s.get("lost_range_count"):
+        rec = s.get("recovery_ms") or {}
+        lines.append(
+            f"faults    {s['reconnects']:,} reconnects, {s['failed_attempts']:,} failed "
+            f"attempts, {s['reconnect_bytes']:,} B of handshakes; recovery p50 "
+            f"{rec.get('p50', float('nan')):,.0f} ms, max {rec.get('max', float('nan')):,.0f} ms;"
+            f" {s['fault_delayed_events']:,} deliveries delayed")
+    if s.get("lost_range_count"):
+        shown = ", ".join(f"{a}-{b} ({n} clients)" for a, b, n in s["lost_ranges"][:5])
+        lines.append(f"lost seqs {shown}"
+                     + (f" and {s['lost_range_count'] - 5} more ranges"
+                        if s["lost_range_count"] > 5 else ""))
     if s["stalled_clients"] or s["client_errors"]:
         lines.append(f"warning   {s['stalled_clients']} clients stalled, "
                      f"{s['client_errors']} client errors")
@@ -133,7 +151,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = _run_config(args)
     from .runner.lab import Lab
 
-    with Lab(host=cfg.host, workers=cfg.workers) as lab:
+    history = 1_000_000 if args.history is None else args.history
+    if history < 1:
+        raise ConfigError(f"history must be at least 1 event, not {history}")
+    with Lab(host=cfg.host, workers=cfg.workers, history=history) as lab:
         run = lab.run(cfg.transport, config=cfg, progress=False if args.quiet else None)
     print(format_summary(run))
     return 0

@@ -75,6 +75,9 @@ class RunConfig:
     delay: float | str | None = None  # one-way delay ("25ms" or seconds)
     jitter: float | str | None = None  # +- jitter on the delay, seeded
     bandwidth: float | str | None = None  # per direction per connection ("1MB/s" or B/s)
+    # Faults (wslab.net.faults): proxy toxics such as "reset_peer:timeout=2s" or
+    # "outage:at=5s,duration=1s,mode=reset", and "server_restart:at=5s,down=1s"
+    faults: list[str] = field(default_factory=list)
 
     def validate(self) -> RunConfig:
         """Check every field; returns self, normalised. Raises ConfigError."""
@@ -175,13 +178,31 @@ class RunConfig:
             self.toxics()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if self.restarts() and self.dask is not None:
+            raise ConfigError("server_restart faults need local fleets; drop dask or the fault")
+
+    def _fault_plan(self):
+        from ..net.faults import parse_faults
+
+        if isinstance(self.faults, str):
+            self.faults = [self.faults]
+        if not isinstance(self.faults, list | tuple) or not all(
+                isinstance(f, str) for f in self.faults):
+            raise ConfigError(f"faults must be a list of fault strings such as "
+                              f"'reset_peer:timeout=2s', not {self.faults!r}")
+        return parse_faults(list(self.faults), float(self.duration), int(self.seed))
+
+    def restarts(self) -> list[Any]:
+        """The ``server_restart`` faults, which the Lab carries out itself."""
+        return list(self._fault_plan().restarts) if self.faults else []
 
     def toxics(self) -> list[str]:
         """The proxy's toxics (Toxiproxy notation); empty: no proxy at all."""
         from ..net.toxics import toxics_from_args
 
         toxics = toxics_from_args(self.delay, self.jitter, self.bandwidth, seed=self.seed)
-        return [str(t) for t in toxics]
+        faults = list(self._fault_plan().toxics) if self.faults else []
+        return [str(t) for t in toxics] + faults
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

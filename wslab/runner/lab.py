@@ -78,26 +78,49 @@ class Lab:
         self.server: ChildProcess | None = None  # worker 0
         self.servers: list[ChildProcess] = []  # every worker
         self.urls: dict[str, str] = {}
+        self._config: dict[str, Any] = {}  # the server workers' configuration
 
     def start(self) -> Lab:
         """Start the server worker(s); with several, worker 0 picks the ports
         and the others bind the same ports with SO_REUSEPORT."""
-        config = {"host": self.host, "history": self.history, "options": self.server_options,
-                  "reuse_port": self.workers > 1}
+        self._config = {"host": self.host, "history": self.history,
+                        "options": self.server_options, "reuse_port": self.workers > 1}
         try:
-            self.server = ChildProcess("wslab server", "wslab.runner.server", config)
+            self.server = ChildProcess("wslab server", "wslab.runner.server", self._config)
             self.servers = [self.server]
             self.urls = self.server.start()["endpoints"]
-            ports = {n: int(u.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
-                     for n, u in self.urls.items()}
-            for k in range(1, self.workers):
-                self.servers.append(ChildProcess(f"wslab server {k}", "wslab.runner.server",
-                                                 {**config, "ports": ports}))
-                self.servers[-1].start()
+            self._start_workers(range(1, self.workers))
         except BaseException:
             self.close()
             raise
         return self
+
+    def _start_workers(self, ks: range) -> None:
+        """Start workers ``ks`` on the ports of `urls` (SO_REUSEPORT between workers)."""
+        ports = {n: int(u.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                 for n, u in self.urls.items()}
+        for k in ks:
+            self.servers.append(ChildProcess(f"wslab server {k}" if k else "wslab server",
+                                             "wslab.runner.server", {**self._config,
+                                                                     "ports": ports}))
+            self.servers[-1].start()
+        self.server = self.servers[0]
+
+    def _restart(self, down_s: float, tick: Callable[[], None], **publish: Any) -> dict:
+        """The ``server_restart`` fault: SIGKILL every worker (their clients see
+        the kernel close the connections), wait ``down_s``, start them again
+        on the same ports and let them resume the schedule (``replay``)."""
+        killed_ns = time.monotonic_ns()
+        for server in self.servers:
+            server.kill()
+        self.servers = []
+        _wait_until(killed_ns + int(down_s * 1e9), tick)
+        self._start_workers(range(self.workers))
+        restarted_ns = time.monotonic_ns()
+        for server in self.servers:
+            server.send("publish", replay=True, **publish)
+        return {"killed_ns": killed_ns, "restarted_ns": restarted_ns,
+                "pids": [w.pid for w in self.servers]}
 
     def close(self) -> None:
         for server in self.servers:
@@ -164,6 +187,7 @@ class Lab:
             proxy = ChildProcess("wslab proxy", "wslab.net.proxy_process", {
                 "upstreams": {cfg.transport: state.url}, "toxics": toxics, "seed": cfg.seed})
             state.children.append(proxy)
+            state.proxy = proxy
             state.url = proxy.start()["endpoints"][cfg.transport]
             state.manifest["netem"] = {"toxics": toxics, "proxied_url": state.url}
         configs, first = [], 0
@@ -195,13 +219,30 @@ class Lab:
         open-loop schedule; returns when the last event has left."""
         cfg = state.cfg
         bar = _progress(cfg.duration, progress)
-        # Several workers publish the same seeded schedule from one instant.
-        start_at = time.monotonic_ns() + 200_000_000 if len(self.servers) > 1 else None
+        restarts = cfg.restarts()
+        # Several workers publish the same seeded schedule from one instant;
+        # timed faults (proxy outages, restarts) count from that instant too.
+        start_at = (time.monotonic_ns() + 200_000_000
+                    if len(self.servers) > 1 or state.proxy or restarts else None)
+        publish = {"schedule": cfg.schedule, "rate": cfg.rate, "duration": cfg.duration,
+                   "payload": cfg.payload, "seed": cfg.seed, "burst": cfg.burst,
+                   "start_at_ns": start_at}
+        timeout = cfg.duration * 1.5 + 30 + sum(r.down for r in restarts)
         try:
-            state.pubs = _all(self.servers, "publish", timeout=cfg.duration * 1.5 + 30,
-                              on_tick=bar.tick, schedule=cfg.schedule, rate=cfg.rate,
-                              duration=cfg.duration, payload=cfg.payload, seed=cfg.seed,
-                              burst=cfg.burst, start_at_ns=start_at)
+            if state.proxy is not None:
+                state.proxy.request("arm", start_at_ns=start_at)
+            if not restarts:
+                state.pubs = _all(self.servers, "publish", timeout=timeout,
+                                  on_tick=bar.tick, **publish)
+                return
+            for server in self.servers:
+                server.send("publish", **publish)
+            for r in restarts:
+                _wait_until(int(start_at or 0) + int(r.at * 1e9), bar.tick)
+                state.restarts.append({"at_s": r.at, "down_s": r.down,
+                                       **self._restart(r.down, bar.tick, **publish)})
+            state.pubs = [w.receive(timeout, bar.tick if k == 0 else None)
+                          for k, w in enumerate(self.servers)]
         finally:
             bar.close()
 
@@ -223,6 +264,8 @@ class Lab:
             state.fleet_stats = [f.receive(timeout=drain_s + 60 + cfg.clients / 50)
                                  for f in state.fleets]
         stats = _all(self.servers, "stats")
+        if state.proxy is not None:  # what the proxy's faults did, for the manifest
+            state.manifest["faults_fired"] = state.proxy.request("stats").get("faults", [])
         # Peaks of several workers are summed: an upper bound on their joint peak.
         state.server_stats = {k: sum(st[k] for st in stats)
                               for k in ("cpu_s", "rss_start", "rss_end", "rss_peak")}
@@ -253,6 +296,7 @@ class Lab:
             ended_at=_utc_now(),
             publish={"start_ns": start_ns, "end_ns": end_ns},
             endpoint=state.url,
+            server_restarts=state.restarts,
             processes={"servers": [w.pid for w in self.servers],
                        "fleets": "dask" if state.dask is not None
                        else [f.pid for f in state.fleets]},
@@ -279,6 +323,8 @@ class _RunState:
     children: list[_Child] = field(default_factory=list)  # fleets, proxy: stopped at the end
     manifest: dict[str, Any] = field(default_factory=dict)
     url: str = ""  # where the clients connect (the proxy's, with toxics)
+    proxy: ChildProcess | None = None  # the impairment proxy, if the run has toxics
+    restarts: list[dict[str, Any]] = field(default_factory=list)  # server_restart faults done
     rss_before: int = 0  # server RSS before any client connected
     fleets: list[ChildProcess] = field(default_factory=list)  # local fleet processes
     dask: DaskFleets | None = None  # or fleets as Dask tasks
@@ -301,6 +347,13 @@ def _all(children: list[ChildProcess], cmd: str, timeout: float = 30.0,
         child.send(cmd, **args)
     return [child.receive(timeout, on_tick if k == 0 else None)
             for k, child in enumerate(children)]
+
+
+def _wait_until(deadline_ns: int, tick: Callable[[], None]) -> None:
+    """Sleep until CLOCK_MONOTONIC reaches ``deadline_ns``, ticking the progress bar."""
+    while (left := deadline_ns - time.monotonic_ns()) > 0:
+        time.sleep(min(left / 1e9, 0.1))
+        tick()
 
 
 def _split(total: int, parts: int) -> list[int]:

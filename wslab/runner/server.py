@@ -25,7 +25,8 @@ __all__ = ["publish_schedule"]
 
 
 async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
-                           start_at_ns: int | None = None) -> tuple[int, int, int]:
+                           start_at_ns: int | None = None,
+                           replay: bool = False) -> tuple[int, int, int]:
     """Publish one event at each offset (seconds from now, or from
     ``start_at_ns`` on CLOCK_MONOTONIC); open loop.
 
@@ -33,6 +34,12 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     late events go out at once, stamped with the time they actually left:
     the delay the publisher itself adds is never hidden in a client's
     latency, and the schedule is never slowed to suit the clients.
+
+    ``replay``: a server restarted mid-run (`wslab.runner.lab`'s
+    ``server_restart`` fault) rebuilds the stream as a server backed by a
+    durable log would: every event due before it started is published at
+    once, stamped with the time it was *due*, so clients that resume get
+    them from the history and their latency includes the outage.
     """
     pool = PayloadPool(payload, seed)
     loop = asyncio.get_running_loop()
@@ -44,6 +51,13 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
         await asyncio.sleep(t0 - loop.time())
     start_ns = time.monotonic_ns()
     seq = 0
+    if replay:
+        due = (t0 + offsets) * 1e9
+        past = int((due < start_ns).sum())
+        for k in range(past):
+            hub.publish(Event.make(k + 1, int(due[k]), pool.payload(k + 1)))
+        seq, offsets = past, offsets[past:]
+        start_ns = round(t0 * 1e9)  # the run's schedule started then, not this process
     for offset in offsets.tolist():
         delay = t0 + offset - loop.time()
         if delay > 0:
@@ -84,12 +98,13 @@ async def _setup(config: dict[str, Any], channel: Channel):
         return {"rss_before_clients": rss_before_clients}
 
     async def publish(schedule: str, rate: float, duration: float, payload: int, seed: int,
-                      burst: int = 10, start_at_ns: int | None = None) -> dict:
+                      burst: int = 10, start_at_ns: int | None = None,
+                      replay: bool = False) -> dict:
         offsets = schedule_offsets(schedule, rate, duration, seed, burst)
         live = {n: e.connections() for n, e in endpoints.items() if e.connections}
         meter.start()
         count, start_ns, end_ns = await publish_schedule(hub, offsets, payload, seed,
-                                                         start_at_ns)
+                                                         start_at_ns, replay)
         return {"published": count, "start_ns": start_ns, "end_ns": end_ns,
                 "live_connections": live}
 

@@ -77,6 +77,11 @@ class _Sockets:
 
     def __call__(self, addr_info: tuple[Any, ...]) -> socket.socket:
         family, type_, proto, _, _ = addr_info
+        if self.current is not None:
+            # A keep-alive session opens a second connection only when the
+            # first was lost (aiohttp retries a request whose pooled
+            # connection turned out closed): that is a reconnection.
+            self.ctx.conn.fault(time.monotonic_ns())
         self.current = self.ctx.new_socket(family, type_, proto)  # bound to the source
         return self.current
 

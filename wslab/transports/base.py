@@ -120,9 +120,11 @@ class Transport:
                 f"unknown option(s) {', '.join(sorted(unknown))} for {cls.name}; "
                 f"allowed: {', '.join(known) or 'none'}"
             )
-        merged = {**known, **options}
-        validate_reconnect_options(merged)
-        return merged
+        # The reconnect options keep their defaults out of the merged table
+        # (they are documented in wslab.transports.reconnect), so a run's
+        # recorded options show what was asked for.
+        validate_reconnect_options({**RECONNECT_OPTIONS, **options})
+        return {**cls.client_options, **options}
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict[str, Any]) -> Endpoint:
         """Expose ``hub`` on ``bind`` (host, port, SO_REUSEPORT) and return the endpoint."""
@@ -223,11 +225,13 @@ class ConnTracker:
         """Was a connection row opened since there were ``rows`` rows?"""
         return len(self.rows) > rows
 
-    def open(self, key: Any, sock: socket.socket) -> None:
+    def open(self, key: Any, sock: socket.socket | None) -> None:
         """A connection is established (handshake done, no event yet): start its
         row and keep a duplicate descriptor, so its counters can still be read
         after the library has closed the socket, a reset included."""
         row = self._row(key)
+        if sock is None:
+            return
         try:
             row.held = sock.dup()
             row.counters = tcp_info(row.held)

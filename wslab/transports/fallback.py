@@ -182,45 +182,57 @@ class FallbackTransport(Transport):
 
     async def _sse(self, ctx: ClientContext) -> None:
         session = new_session(ctx)
+        sockets = sockets_of(session)
         headers = {"Accept": "text/event-stream"}
         if ctx.last_seq:
             headers["Last-Event-ID"] = str(ctx.last_seq)
+        probe = float(ctx.options.get("probe_timeout", 2.0))
+        resp: aiohttp.ClientResponse | None = None
         try:
-            async with session.get(f"{self._url(ctx, 'sse')}?open=1",
-                                   headers=headers) as resp:
-                sock = sockets_of(session).current
-                ctx.conn.open(sock, sock)
-                ctx.conn.request(sock)
-                try:
+            try:
+                # The probe covers the response head and the server's opening
+                # comment: a buffering proxy may hold back either.
+                async with asyncio.timeout(probe):
+                    resp = await session.get(f"{self._url(ctx, 'sse')}?open=1",
+                                             headers=headers)
                     if resp.status != 200:
                         raise NegotiationFailed(f"sse: HTTP {resp.status}")
-                    try:  # the server's opening comment proves the stream flows
-                        first = await asyncio.wait_for(
-                            resp.content.readany(), float(ctx.options.get("probe_timeout", 2.0)))
-                    except TimeoutError:
-                        raise NegotiationFailed(
-                            f"sse: no byte of the stream within "
-                            f"{ctx.options.get('probe_timeout', 2.0):g} s "
-                            "(held back by a buffering proxy?)") from None
-                    ctx.ready()
-                    await read_stream(ctx, resp.content, first)
-                finally:
-                    ctx.conn.finish(sock, sock)
-        except aiohttp.ClientError as exc:
-            if not ctx.is_ready.is_set():
-                raise NegotiationFailed(f"sse: {exc}") from None
-            raise
+                    first = await resp.content.readany()
+            except (TimeoutError, aiohttp.ClientError, NegotiationFailed) as exc:
+                if sockets.current is not None:  # the attempt's bytes are counted
+                    ctx.conn.open(sockets.current, sockets.current)
+                    ctx.conn.request(sockets.current, completed=False)
+                    ctx.conn.finish(sockets.current)
+                if isinstance(exc, NegotiationFailed):
+                    raise
+                reason = (f"no byte of the stream within {probe:g} s (held back by a "
+                          "buffering proxy?)" if isinstance(exc, TimeoutError) else str(exc))
+                raise NegotiationFailed(f"sse: {reason}") from None
+            sock = sockets.current
+            ctx.conn.open(sock, sock)
+            ctx.conn.request(sock)
+            try:
+                ctx.ready()
+                await read_stream(ctx, resp.content, first)
+            finally:
+                ctx.conn.finish(sock)
         finally:
+            if resp is not None:
+                resp.close()
             await session.close()
 
     async def _poll(self, ctx: ClientContext, hold: float, once: bool = False) -> None:
+        """Long polling; the first request is answered at once (``timeout=0``):
+        it is the probe, as Engine.IO's handshake poll, and no held request
+        waits for events that only start once every client is ready."""
         ctx.conn.kind = "long-poll"
         session = new_session(ctx)
         url = self._url(ctx, "long-poll")
         try:
+            wait = 0.0
             while True:
                 try:
-                    await get_events(ctx, session, f"{url}?since={ctx.last_seq}&timeout={hold}")
+                    await get_events(ctx, session, f"{url}?since={ctx.last_seq}&timeout={wait}")
                 except (aiohttp.ClientError, RunError) as exc:
                     if not ctx.is_ready.is_set():
                         raise NegotiationFailed(f"long-poll: {exc}") from None
@@ -228,5 +240,6 @@ class FallbackTransport(Transport):
                 ctx.ready()
                 if once:
                     return
+                wait = hold
         finally:
             await close_session(ctx, session)

@@ -111,7 +111,7 @@ OPTIONS: dict[str, Any] = {
 
 def validate_reconnect_options(options: Mapping[str, Any]) -> None:
     """Check the reconnect options in ``options`` (merged with defaults); `ConfigError`."""
-    if not isinstance(options["reconnect"], bool):
+    if not isinstance(options["reconnect"], bool):  # (merged with OPTIONS by the caller)
         raise ConfigError(f"reconnect must be true or false, not {options['reconnect']!r}")
     if options["backoff"] not in PRESETS:
         raise ConfigError(f"backoff must be one of {', '.join(PRESETS)}, "

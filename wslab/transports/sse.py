@@ -142,7 +142,7 @@ class SseTransport(Transport):
                 try:
                     await read_stream(ctx, resp.content)
                 finally:
-                    ctx.conn.finish(sock, sock)
+                    ctx.conn.finish(sock)
         finally:
             ctx.conn.close()
             await session.close()
