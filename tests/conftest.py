@@ -10,6 +10,17 @@ import pytest
 
 #: Scale every wait in the tests (slow or loaded machines): WSLAB_TIMEOUT_FACTOR=3
 TIMEOUT_FACTOR = float(os.environ.get("WSLAB_TIMEOUT_FACTOR", "1"))
+#: set by .ci/run: a test that needs a system part (root, tcpdump, ip, papermill)
+#: fails instead of skipping, so CI never passes by silently skipping it
+STRICT = os.environ.get("WSLAB_CI", "") not in ("", "0")
+
+
+def needs(available: bool, reason: str):
+    """``skipif(not available)`` on a developer's machine, nothing under CI
+    (where the test then runs and fails loudly if the part is missing)."""
+    import pytest
+
+    return pytest.mark.skipif(not available and not STRICT, reason=reason)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import needs
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -25,8 +27,8 @@ def test_first_code_cell_is_a_papermill_parameters_cell_without_functions(path):
     assert "set_quick(QUICK)" in "".join(code[1]["source"])
 
 
-@pytest.mark.skipif(shutil.which("papermill", path=str(ROOT / ".venv" / "bin")) is None
-                    and shutil.which("papermill") is None, reason="papermill not installed")
+@needs(shutil.which("papermill", path=str(ROOT / ".venv" / "bin")) is not None
+       or shutil.which("papermill") is not None, reason="papermill not installed")
 def test_papermill_quick_writes_only_to_the_quick_folders(tmp_path, monkeypatch):
     # The environment says full mode; the injected parameter says quick. The
     # committed folders (data/runs, figures/*.png) must stay untouched.

@@ -13,7 +13,7 @@ from wslab.core.meter import (
     tcp_info,
 )
 
-from ..conftest import wait_until
+from ..conftest import needs, wait_until
 
 
 def test_tcp_info_counts_exact_bytes_each_way():
@@ -108,7 +108,7 @@ def _can_capture() -> bool:
     return capture.tcpdump_available() and os.geteuid() == 0
 
 
-@pytest.mark.skipif(not _can_capture(), reason="tcpdump is not installed or not root")
+@needs(_can_capture(), reason="tcpdump is not installed or not root")
 @pytest.mark.parametrize("name", ["tcp", "websocket", "sse", "long-poll", "short-poll"])
 def test_run_bytes_match_packet_capture(name, tmp_path):
     """bytes_up / bytes_down of a run agree with tcpdump's count within 2 %.

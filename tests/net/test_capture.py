@@ -21,7 +21,7 @@ import pytest
 
 from wslab.net.capture import Capture, tcpdump_available
 
-from ..conftest import TIMEOUT_FACTOR
+from ..conftest import TIMEOUT_FACTOR, needs
 
 SERVER_PORT = 8765
 
@@ -105,8 +105,8 @@ def test_capture_missing_executable() -> None:
 # Live capture on loopback
 # ---------------------------------------------------------------------------
 
-needs_tcpdump = pytest.mark.skipif(
-    not tcpdump_available() or os.geteuid() != 0,
+needs_tcpdump = needs(
+    tcpdump_available() and os.geteuid() == 0,
     reason="needs tcpdump on PATH and root to capture on lo"
     + ("" if tcpdump_available() else " (tcpdump not installed)")
     + ("" if os.geteuid() == 0 else " (not running as root)"),

@@ -16,10 +16,10 @@ from wslab.core.errors import ConfigError, RunError
 from wslab.net import netns
 from wslab.net.netns import NetnsPair
 
-from ..conftest import TIMEOUT_FACTOR
+from ..conftest import TIMEOUT_FACTOR, needs
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None and not os.path.exists("/usr/sbin/ip"),
+needs_root = needs(
+    os.geteuid() == 0 and (shutil.which("ip") is not None or os.path.exists("/usr/sbin/ip")),
     reason="network namespaces need root and iproute2")
 
 _ECHO = textwrap.dedent("""

@@ -13,6 +13,8 @@ from wslab.models import presence as model
 from wslab.net import netns
 from wslab.studies import presence as st
 
+from ..conftest import needs
+
 
 def test_the_quick_plan_is_small_and_the_full_plan_fits_its_budget():
     quick, full = st.plan(True), st.plan(False)
@@ -76,7 +78,7 @@ def test_checks_and_frontier_on_samples_drawn_from_the_model():
     assert prod.loc["SignalR", "detect_high_s"] == 30
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
+@needs(os.geteuid() == 0, reason="network namespaces need root")
 def test_one_tiny_real_vanish_is_detected_by_every_server():
     configs = [st.Config("sse", {"ping": 0.3, "user_timeout": 0.7}),
                st.Config("long-poll", {"timeout": 0.5, "grace": 0.3}),

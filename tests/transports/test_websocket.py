@@ -8,11 +8,13 @@ import pytest
 
 import wslab
 
+from ..conftest import needs
+
 capture = pytest.importorskip("wslab.net.capture")
 
 
-@pytest.mark.skipif(not (capture.tcpdump_available() and os.geteuid() == 0),
-                    reason="tcpdump is not installed or not root")
+@needs(capture.tcpdump_available() and os.geteuid() == 0,
+       reason="tcpdump is not installed or not root")
 def test_close_handshake_is_in_the_counted_bytes(tmp_path):
     """bytes_up / bytes_down equal a capture's payload bytes to the byte.
 
