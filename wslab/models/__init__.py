@@ -51,6 +51,8 @@ Every name is importable from ``wslab.models``; the code lives by subject:
 * `wslab.models.presence` -- detection time after a silent vanish (WebSocket
   ping/pong, SSE heartbeat with TCP_USER_TIMEOUT, long-poll presence, TCP
   keepalive) and what the heartbeats cost on the wire.
+* `wslab.models.faults` -- a buffering proxy's delay, an idle cut's verdict, the
+  reconnect backoff and recovery time, a herd's retry schedule.
 """
 
 from __future__ import annotations
@@ -66,6 +68,17 @@ from .bandwidth import (
     kaazing_table,
     polling_header_bandwidth,
     polls_per_second,
+)
+from .faults import (
+    JITTER_MODES,
+    backoff_mean,
+    buffer_extra_delay,
+    buffer_first_byte_s,
+    buffer_flush_interval,
+    idle_cut_survives,
+    longest_silence,
+    recovery_mean,
+    retry_instants,
 )
 from .framing import (
     ETHERNET_HEADER_BYTES,
@@ -155,4 +168,13 @@ __all__ = [
     "sse_detection",
     "tcp_retries_timeout",
     "websocket_detection",
+    "JITTER_MODES",
+    "backoff_mean",
+    "buffer_extra_delay",
+    "buffer_first_byte_s",
+    "buffer_flush_interval",
+    "idle_cut_survives",
+    "longest_silence",
+    "recovery_mean",
+    "retry_instants",
 ]
