@@ -14,6 +14,8 @@ from wslab.core.errors import ConfigError
 from wslab.transports import Transport, register
 
 ALL = ["tcp", "websocket", "sse", "long-poll", "short-poll"]
+#: further transports: the negotiating client and two more WebSocket libraries
+MORE = ["fallback", "aiohttp-ws", "picows"]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def lab():
         yield lab
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", ALL + MORE)
 def test_exactly_once_in_order(lab, name, tmp_path):
     extra = {"interval": 0.05} if name == "short-poll" else {}
     run = lab.run(name, clients=5, rate=200, duration=1.5, schedule="poisson", seed=3,
@@ -50,6 +52,20 @@ def test_exactly_once_in_order(lab, name, tmp_path):
     assert c.bytes_down.sum() >= 0.9 * body * len(m)
     assert s["bytes_down"] == c.bytes_down.sum() and s["bytes_up"] == c.bytes_up.sum()
     assert s["server_cpu_s"] > 0 and s["client_cpu_s"] > 0 and s["server_rss_peak_bytes"] > 0
+
+
+def test_three_websocket_libraries_put_the_same_frames_on_the_wire(lab, tmp_path):
+    # RFC 6455 fixes the frame (2-byte header for these sizes, unmasked server
+    # to client): what differs between libraries is the handshake's headers,
+    # not the bytes per event
+    down = {}
+    for n in ("websocket", "aiohttp-ws", "picows"):
+        run = lab.run(n, clients=2, rate=100, duration=1, schedule="fixed", seed=1,
+                      out=str(tmp_path / n), progress=False)
+        c = run.connections
+        down[n] = (c.bytes_down - c.setup_bytes).sum() / run.summary["delivered"]
+    assert min(down.values()) > 64 + 2, down  # at least the payload and a frame header
+    assert max(down.values()) - min(down.values()) < 1.0, down  # the close frame, per event
 
 
 def test_request_accounting_differs_by_transport(lab, tmp_path):
@@ -103,7 +119,8 @@ def test_registry_names_and_plugins():
 def test_push_and_pull_are_defined_once_by_the_transports():
     # push: the server sends on a connection the client opened once; pull: a
     # request per response (long polling included: it only emulates push)
-    assert transports.names("push") == ["tcp", "websocket", "sse", "fallback"]
+    assert transports.names("push") == ["tcp", "websocket", "sse", "aiohttp-ws", "picows",
+                                        "fallback"]
     assert transports.names("pull") == ["long-poll", "short-poll"]
     assert sorted(transports.names("push") + transports.names("pull")) == sorted(
         transports.names())

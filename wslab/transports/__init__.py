@@ -53,4 +53,7 @@ def delivery(name: str) -> Delivery:
 
 
 # Registration order is the order figures and tables list them in.
-from . import tcp, websocket, sse, long_poll, short_poll, fallback  # noqa: E402, F401, I001
+from . import tcp, websocket, sse, long_poll, short_poll  # noqa: E402, F401, I001
+# further WebSocket implementations (claim C5: protocol cost vs library cost),
+# then the client that negotiates among websocket, sse and long polling
+from . import aiohttp_ws, picows_ws, fallback  # noqa: E402, F401, I001

@@ -40,6 +40,7 @@ from ..core.errors import ConfigError, RunError
 from ..core.hub import Hub
 from . import register
 from ._http import check_headers, close_session, get_events, new_session, sockets_of, start_app
+from .aiohttp_ws import ws_handler
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 from .long_poll import LongPollHandler
 from .sse import StreamHandler, read_stream
@@ -54,29 +55,6 @@ _PATHS = {"websocket": "/ws", "sse": "/sse", "long-poll": "/long-poll"}
 
 class NegotiationFailed(RunError):
     """A transport could not be established (the client tries the next)."""
-
-
-async def _ws_handler(hub: Hub, request: web.Request) -> web.WebSocketResponse:
-    """``GET /ws``: history after ``since``, then every new event as a text frame."""
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE)
-    await ws.prepare(request)  # 400 without a valid Upgrade (RFC 6455 §4.2.1)
-    since = int(request.query.get("since", "0") or 0)
-    reader = asyncio.ensure_future(ws.receive())  # notices the client closing
-    try:
-        while not ws.closed:
-            waiter = asyncio.ensure_future(hub.wait_after(since, None))
-            await asyncio.wait([waiter, reader], return_when=asyncio.FIRST_COMPLETED)
-            if not waiter.done():
-                waiter.cancel()
-                break
-            for event in waiter.result():
-                await ws.send_str(event.body.decode("ascii"))
-                since = event.seq
-    except (ConnectionResetError, RuntimeError):
-        pass
-    finally:
-        reader.cancel()
-    return ws
 
 
 @register
@@ -112,7 +90,7 @@ class FallbackTransport(Transport):
             nonlocal sockets
             sockets += 1
             try:
-                return await _ws_handler(hub, request)
+                return await ws_handler(hub, request)
             finally:
                 sockets -= 1
 
@@ -160,7 +138,9 @@ class FallbackTransport(Transport):
         ctx.conn.request(raw)
         url = self._url(ctx, "websocket").replace("http://", "ws://", 1)
         try:
+            # compression off, as the websocket transport's default: bytes compare
             ws = await connect(f"{url}?since={ctx.last_seq}", max_size=MAX_MESSAGE,
+                               compression=None,
                                ping_interval=None, close_timeout=2, sock=raw,
                                open_timeout=float(ctx.options.get("probe_timeout", 2.0)))
         except (InvalidHandshake, TimeoutError, OSError) as exc:
