@@ -100,3 +100,20 @@ def test_worker_count_mismatch_and_limits(tmp_path):
     with pytest.raises(ConfigError, match="add workers"):
         wslab.RunConfig(transport="websocket", clients=10**6, workers=2).validate()
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_every_child_runs_on_the_event_loop_wslab_loop_names(monkeypatch, tmp_path, loop):
+    monkeypatch.setenv("WSLAB_LOOP", loop)
+    with wslab.Lab() as lab:
+        assert lab.server.ready["event_loop"] == loop
+        run = lab.run("picows", clients=2, rate=50, duration=1, out=str(tmp_path / "r"),
+                      progress=False)
+    assert run.manifest["event_loop"] == loop
+    assert (run.summary["lost"], run.summary["duplicated"]) == (0, 0)
+
+
+def test_an_unknown_event_loop_is_refused_before_anything_starts(monkeypatch):
+    monkeypatch.setenv("WSLAB_LOOP", "tokio")
+    with pytest.raises(ConfigError, match="WSLAB_LOOP must be one of asyncio, uvloop, not 'tokio'"):
+        wslab.Lab()

@@ -31,7 +31,24 @@ from typing import Any, TextIO
 from .errors import ConfigError
 from .proc import set_pdeathsig
 
-__all__ = ["Channel", "raise_nofile_limit", "run_child", "settle_malloc"]
+__all__ = ["LOOPS", "Channel", "event_loop_name", "raise_nofile_limit", "run_child",
+           "settle_malloc"]
+
+#: event loops a child can run on: asyncio's own, or uvloop (libuv)
+LOOPS = ("asyncio", "uvloop")
+
+
+def event_loop_name() -> str:
+    """The event loop every child uses: ``WSLAB_LOOP`` (default ``asyncio``).
+
+    An environment variable, not a parameter, so that it reaches every
+    child of a Lab (servers, fleets, proxy) the same way; `ConfigError` if
+    it names no loop in `LOOPS`.
+    """
+    name = os.environ.get("WSLAB_LOOP", "") or "asyncio"
+    if name not in LOOPS:
+        raise ConfigError(f"WSLAB_LOOP must be one of {', '.join(LOOPS)}, not {name!r}")
+    return name
 
 
 def _die_with_parent() -> None:
@@ -136,6 +153,10 @@ def run_child(setup: Callable[[dict[str, Any], Channel], Awaitable[dict[str, Han
     raise_nofile_limit()
     settle_malloc()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if event_loop_name() == "uvloop":
+        import uvloop  # a dependency; imported only by the children that use it
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

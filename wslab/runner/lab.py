@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..core.addresses import check_loopback
+from ..core.child import event_loop_name
 from ..core.errors import ConfigError, RunError
 from ..core.machine import machine_info, versions
 from ..core.paths import runs_dir
@@ -75,6 +76,7 @@ class Lab:
         self.history = history
         self.server_options = server_options or {}
         self.workers = RunConfig(transport="tcp", workers=workers).validate().workers
+        self.loop = event_loop_name()  # WSLAB_LOOP, checked before any child starts
         self.server: ChildProcess | None = None  # worker 0
         self.servers: list[ChildProcess] = []  # every worker
         self.urls: dict[str, str] = {}
@@ -171,6 +173,7 @@ class Lab:
             "parameters": state.cfg.as_dict(),
             "started_at": _utc_now(),
             "versions": versions(),
+            "event_loop": self.loop,  # of every child (WSLAB_LOOP)
             "machine": machine_info(),
             "command": sys.argv,
         }

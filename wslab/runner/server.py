@@ -87,9 +87,9 @@ async def _setup(config: dict[str, Any], channel: Channel):
         endpoints[name] = await transports.get(name).start_server(hub, bind, options)
     meter = ProcessMeter()
     rss_before_clients = meter.rss()
-    channel.send(
-        {"ok": True, "pid": os.getpid(), "endpoints": {n: e.url for n, e in endpoints.items()}}
-    )
+    loop_module = type(asyncio.get_running_loop()).__module__.split(".")[0]  # asyncio|uvloop
+    channel.send({"ok": True, "pid": os.getpid(), "event_loop": loop_module,
+                  "endpoints": {n: e.url for n, e in endpoints.items()}})
 
     async def reset() -> dict:
         nonlocal rss_before_clients
