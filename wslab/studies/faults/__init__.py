@@ -30,6 +30,7 @@ from .middleboxes import (
     CLIENTS,
     PROFILES,
     TRANSPORTS,
+    WORKERS,
     Profile,
     failure_reason,
     heartbeat_s,
@@ -58,7 +59,7 @@ from .storm import (
 
 __all__ = [
     "CLIENTS", "HISTORY", "IMMEDIATE_RETRY", "POLICIES", "PROFILES", "Profile", "RESUMING",
-    "ROUND_TRIPS", "ResumePlan", "StormPlan", "TRANSPORTS", "check_buffer", "check_idle_cut",
+    "ROUND_TRIPS", "ResumePlan", "StormPlan", "TRANSPORTS", "WORKERS", "check_buffer", "check_idle_cut",
     "check_recovery", "conclusions", "connect_rate", "connect_times", "failure_reason",
     "heartbeat_s", "loss_check", "loss_row", "measure_middleboxes", "measure_resume",
     "measure_storm", "middlebox_table", "middlebox_wall_s", "recoveries", "row_of",

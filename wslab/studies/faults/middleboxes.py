@@ -23,7 +23,7 @@ from ...core.errors import WslabError
 from ...runner.lab import Lab
 
 __all__ = ["CLIENTS", "PROFILES", "TRANSPORTS", "Profile", "failure_reason", "heartbeat_s",
-           "measure_middleboxes", "middlebox_wall_s", "row_of"]
+           "WORKERS", "measure_middleboxes", "middlebox_wall_s", "row_of"]
 
 TRANSPORTS = ("tcp", "websocket", "sse", "long-poll", "short-poll")
 CLIENTS = 3
@@ -108,32 +108,48 @@ def _frame_bytes(run) -> float:
     return float(per_client) / max(run.summary["published"], 1)
 
 
-def _column(transport: str, repeats: int, duration: float, seed: int) -> list[dict[str, Any]]:
-    rows = []
+#: a raw TCP stream behind an HTTP-only middlebox waits out the 10 s drain timeout
+_HTTP_ONLY = ("strip_upgrade", "buffer")
+WORKERS = 5
+
+
+def _slow(transport: str, profile: Profile) -> bool:
+    return (transport == "tcp" and profile.name in _HTTP_ONLY) or \
+        (transport, profile.name) == ("sse", "buffer")  # the held head: a slow ramp
+
+
+def _one(transport: str, p: Profile, repeat: int, duration: float,
+         seed: int) -> dict[str, Any]:
     with Lab() as lab:
-        for repeat in range(repeats):
-            for p in PROFILES:
-                try:
-                    run = lab.run(transport, clients=CLIENTS, rate=p.rate, duration=duration,
-                                  schedule="fixed", seed=seed + repeat, faults=list(p.faults),
-                                  options=p.options.get(transport, {}), progress=False)
-                except WslabError as exc:
-                    rows.append(row_of(p, transport, repeat, None, reason=failure_reason(exc)))
-                    continue
-                rows.append(row_of(p, transport, repeat, run.summary, _frame_bytes(run)))
-    return rows
+        try:
+            run = lab.run(transport, clients=CLIENTS, rate=p.rate, duration=duration,
+                          schedule="fixed", seed=seed + repeat, faults=list(p.faults),
+                          options=p.options.get(transport, {}), progress=False)
+        except WslabError as exc:
+            return row_of(p, transport, repeat, None, reason=failure_reason(exc))
+    return row_of(p, transport, repeat, run.summary, _frame_bytes(run))
 
 
-def middlebox_wall_s(repeats: int, duration: float) -> float:
-    """Estimated wall time of `measure_middleboxes`: the slowest column is raw TCP, whose two runs
-    behind an HTTP-only middlebox wait out the 10 s drain timeout."""
-    return repeats * (len(PROFILES) * (duration + 2.5) + 2 * 11)
+def middlebox_wall_s(repeats: int, duration: float, transports: int = len(TRANSPORTS)) -> float:
+    """Estimated wall time of `measure_middleboxes`: every run's start, duration and
+    drain (+ 10 s for the drains that time out, + 6 s for SSE's held head), spread over
+    `WORKERS` runs at a time."""
+    runs = repeats * len(PROFILES) * transports
+    work = runs * (duration + 3.5) + repeats * (2 * 10 + 6)
+    return max(work / WORKERS, duration + 14)
 
 
 def measure_middleboxes(repeats: int, duration: float, seed: int = 1,
-            transports: tuple[str, ...] = TRANSPORTS) -> pd.DataFrame:
-    """Every profile for every transport, ``repeats`` times: one server per transport,
-    the transports side by side (each a few clients at a few events/s)."""
-    with ThreadPoolExecutor(len(transports)) as pool:
-        columns = pool.map(lambda t: _column(t, repeats, duration, seed), transports)
-        return pd.DataFrame([r for c in columns for r in c])
+                        transports: tuple[str, ...] = TRANSPORTS) -> pd.DataFrame:
+    """Every profile for every transport, ``repeats`` times, each run on its own server,
+    `WORKERS` runs at a time (a few clients at a few events/s each; the slow runs first).
+    Within a repeat every run has the same seed."""
+    tasks = [(t, p, k) for k in range(repeats) for p in PROFILES for t in transports]
+    tasks.sort(key=lambda x: not _slow(x[0], x[1]))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        rows = list(pool.map(lambda x: _one(x[0], x[1], x[2], duration, seed), tasks))
+    rank = {p.name: i for i, p in enumerate(PROFILES)}
+    frame = pd.DataFrame(rows)
+    key = frame.profile.map(rank) * len(transports) + frame.transport.map(transports.index)
+    return frame.assign(_k=key).sort_values(["repeat", "_k"]).drop(columns="_k") \
+        .reset_index(drop=True)
