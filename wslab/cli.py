@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="events the server keeps for resuming clients (default 1,000,000)")
     r.add_argument("--out", help="run directory (new or empty; default data/runs/<id>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--client", default="python",
+                   help="python (default) or chromium: pages in a headless Chromium")
 
     s = sub.add_parser("serve", help="start the server for manual or browser use")
     s.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
@@ -95,7 +97,7 @@ def _run_config(args: argparse.Namespace):
         seed=args.seed, interval=args.interval, burst=args.burst, warmup=args.warmup,
         fleets=args.fleets, options=options, out=args.out,
         delay=args.delay, jitter=args.jitter, bandwidth=args.bandwidth,
-        workers=args.workers, dask=args.dask, faults=args.fault,
+        workers=args.workers, dask=args.dask, faults=args.fault, client=args.client,
     ).validate()
 
 
@@ -129,6 +131,9 @@ def format_summary(run) -> str:
         f"{s['server_rss_per_client_bytes'] / 1024:,.1f} KiB per connected client "
         f"({s['server_workers']} worker(s)); clients connected in {s['ramp_s']:.1f} s",
     ]
+    if "clock_alignment_us" in s:
+        lines.append(f"clock     {s['browser']} page clocks on CLOCK_MONOTONIC within "
+                     f"±{s['clock_alignment_us']:,.0f} µs (drift {s['clock_drift_us']:,.0f} µs)")
     if s.get("reconnects") or s.get("lost_range_count"):
         rec = s.get("recovery_ms") or {}
         lines.append(

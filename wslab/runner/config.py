@@ -78,6 +78,9 @@ class RunConfig:
     # Faults (wslab.net.faults): proxy toxics such as "reset_peer:timeout=2s" or
     # "outage:at=5s,duration=1s,mode=reset", and "server_restart:at=5s,down=1s"
     faults: list[str] = field(default_factory=list)
+    # Who consumes the stream: the kit's Python clients, or "chromium" pages
+    # (wslab.runner.browser_fleet) using the browser's own WebSocket/EventSource/fetch
+    client: str = "python"
 
     def validate(self) -> RunConfig:
         """Check every field; returns self, normalised. Raises ConfigError."""
@@ -86,6 +89,7 @@ class RunConfig:
             raise ConfigError(
                 f"unknown transport {self.transport!r}; allowed: {', '.join(allowed)}"
             )
+        self._validate_client()
         self.host = check_loopback(self.host)
         self.rate = _positive("rate", self.rate, LIMITS["rate"])
         self.duration = _positive("duration", self.duration, LIMITS["duration"])
@@ -146,6 +150,19 @@ class RunConfig:
                 raise ConfigError(f"output directory {str(out)!r} exists and is not empty; "
                                   "give a new or empty directory")
         return self
+
+    def _validate_client(self) -> None:
+        from .chromium import BROWSER_TRANSPORTS, CLIENTS, find_chromium
+
+        if self.client not in CLIENTS:
+            raise ConfigError(f"client must be {' or '.join(CLIENTS)}, not {self.client!r}")
+        if self.client == "chromium":
+            if self.transport not in BROWSER_TRANSPORTS:
+                raise ConfigError(f"client chromium speaks {', '.join(BROWSER_TRANSPORTS)}, "
+                                  f"not {self.transport}")
+            if self.dask is not None:
+                raise ConfigError("client chromium runs local browser fleets; drop dask")
+            find_chromium()  # one line saying how to install it, if there is none
 
     def _validate_options(self) -> None:
         # Each transport checks its own options (Transport.validate_options);

@@ -206,7 +206,10 @@ class Lab:
             state.children.append(state.dask)
             state.ramp = state.dask.start(configs, timeout=ready_s * timeout_factor())
         else:
-            state.fleets = [ChildProcess(f"wslab fleet {k}", "wslab.runner.fleet", c)
+            # client="chromium": pages in a browser (wslab.runner.browser_fleet), same protocol
+            module = ("wslab.runner.browser_fleet" if cfg.client == "chromium"
+                      else "wslab.runner.fleet")
+            state.fleets = [ChildProcess(f"wslab fleet {k}", module, c)
                             for k, c in enumerate(configs)]
             state.children.extend(state.fleets)
             for fleet in state.fleets:  # all start together; readiness is collected after
@@ -292,6 +295,13 @@ class Lab:
             fleets=state.fleet_stats,
         )
         summary["ramp_s"] = max(r["ramp_s"] for r in state.ramp)
+        summary["client"] = cfg.client
+        if cfg.client == "chromium":  # how well page clocks map onto CLOCK_MONOTONIC
+            for key in ("clock_alignment_us", "clock_drift_us", "clock_resolution_us"):
+                summary[key] = max(f[key] for f in state.fleet_stats)
+            summary["browser"] = state.fleet_stats[0]["browser"]
+            summary["ws_extensions"] = sorted({e for f in state.fleet_stats
+                                               for e in f["ws_extensions"]})
         summary["server_workers"] = len(self.servers)
         summary["live_connections_at_start"] = sum(
             p["live_connections"].get(cfg.transport, 0) for p in pubs)
