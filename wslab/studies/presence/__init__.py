@@ -11,6 +11,11 @@ CPU), vanishes the clients and records when each server declares each
 client gone; `checks` sets the detection times and bytes beside
 `wslab.models.presence` with computed verdicts; `figures` draws the
 frontier. The children are `server` and `client` (run with ``python -m``).
+
+The notebook's second part, transport fallback behind middleboxes (claims C7,
+C11), is `fallback`: the `fallback` transport's two negotiation orders through
+each proxy profile, what every client ends on, what the failed attempts cost,
+against the negotiation rule and the refused handshake's bytes.
 """
 
 from .checks import (
@@ -28,6 +33,28 @@ from .checks import (
     production_points,
     run_plan,
 )
+from .fallback import (
+    BREAKS,
+    ORDERS,
+    FallbackPlan,
+    bytes_models,
+    check_models,
+    client_table,
+    clients_of,
+    clopper_pearson,
+    compact,
+    failed_bytes_model,
+    fallback_caption,
+    fallback_conclusions,
+    fallback_figure,
+    fallback_model_table,
+    fallback_plan,
+    predicted_transport,
+    profiles,
+    refusal_bytes,
+    request_bytes,
+    summary_table,
+)
 from .figures import frontier_figure, presence_caption
 from .runs import WARMUP_PERIODS, Config, Measurement, measure
 from .server import MECHANISMS, POLL_S
@@ -36,4 +63,9 @@ __all__ = ["MECHANISMS", "POLL_S", "PRODUCTION_STACKS", "SLACK_S", "WARMUP_PERIO
            "bounds_verdict", "check_bytes", "check_detection", "conclusions", "cost_table",
            "frontier", "model_table",
            "frontier_figure", "measure", "plan", "presence_caption", "production_points",
-           "run_plan"]
+           "run_plan",
+           # fallback (claims C7, C11)
+           "BREAKS", "ORDERS", "FallbackPlan", "bytes_models", "check_models", "compact", "client_table", "clients_of",
+           "clopper_pearson", "failed_bytes_model", "fallback_caption", "fallback_conclusions",
+           "fallback_figure", "fallback_model_table", "fallback_plan", "predicted_transport",
+           "profiles", "refusal_bytes", "request_bytes", "summary_table"]
