@@ -17,6 +17,7 @@ from .. import transports
 from ..core.addresses import check_loopback
 from ..core.errors import ConfigError
 from ..core.events import SCHEDULES
+from ..core.tls import check_version as check_tls_version
 
 __all__ = ["LIMITS", "RunConfig", "check_loopback", "max_clients"]
 
@@ -64,6 +65,7 @@ class RunConfig:
     warmup: float | None = None  # seconds of events left out of latency statistics
     fleets: int | None = None  # client processes; None: one per 5,000 clients
     workers: int = 1  # server processes sharing the ports with SO_REUSEPORT
+    tls: str | None = None  # "1.2" or "1.3": every transport over TLS (wss, https, tls)
     dask: str | None = None  # scheduler address: client fleets run as Dask tasks
     host: str = "127.0.0.1"
     options: dict[str, Any] = field(default_factory=dict)  # transport client options
@@ -101,6 +103,7 @@ class RunConfig:
         self.seed = _int("seed", self.seed, 0, 2**63 - 1)
         self.burst = _int("burst", self.burst, 1, 100_000)
         self.workers = _int("workers", self.workers, 1, LIMITS["workers"])
+        self.tls = check_tls_version(self.tls)
         # Each server worker holds one socket per client it serves; clients past
         # 25,000 connect from further loopback source addresses (127.0.0.2, ...),
         # so ephemeral ports are not the limit.

@@ -25,6 +25,7 @@ from .. import transports
 from ..core.child import Channel, raise_nofile_limit, run_child
 from ..core.errors import RunError
 from ..core.meter import ProcessMeter
+from ..core.tls import client_context
 from ..transports.base import ClientContext
 
 __all__ = ["Fleet", "source_address"]
@@ -51,12 +52,14 @@ class Fleet:
 
     def __init__(self, transport: str, url: str, clients: int, first_client: int = 0,
                  options: dict[str, Any] | None = None, seed: int = 0,
-                 ramp_concurrency: int = 256, ramp_rate: float | None = None) -> None:
+                 ramp_concurrency: int = 256, ramp_rate: float | None = None,
+                 tls: dict[str, str] | None = None) -> None:
         self.transport = transports.get(transport)
         host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        context = client_context(tls) if tls else None  # one for every client: trusts the CA
         self.ctxs = [
             ClientContext(i, url, options or {}, seed * 1_000_003 + i,
-                          source=source_address(i, host))
+                          source=source_address(i, host), tls=context)
             for i in range(first_client, first_client + clients)
         ]
         for ctx in self.ctxs:
@@ -177,7 +180,7 @@ async def _setup(config: dict[str, Any], channel: Channel):
     fleet = Fleet(config["transport"], config["url"], int(config["clients"]),
                   int(config.get("first_client", 0)), config.get("options"),
                   int(config.get("seed", 0)), int(config.get("ramp_concurrency", 256)),
-                  config.get("ramp_rate"))
+                  config.get("ramp_rate"), config.get("tls"))
     ramp_s = await fleet.connect()
     channel.send({"ok": True, "pid": os.getpid(), "connected": len(fleet.ctxs),
                   "ramp_s": ramp_s})

@@ -40,6 +40,8 @@ from ..core.errors import ConfigError, RunError
 from ..core.machine import machine_info, versions
 from ..core.paths import runs_dir
 from ..core.proc import ChildProcess, timeout_factor
+from ..core.tls import TlsMaterial
+from ..core.tls import check_version as check_tls_version
 from .config import RunConfig
 from .store import Run, RunWriter, load
 from .summary import summarize
@@ -71,8 +73,11 @@ class Lab:
 
     def __init__(self, host: str = "127.0.0.1", history: int = 1_000_000,
                  server_options: dict[str, dict[str, Any]] | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, tls: str | None = None) -> None:
         self.host = check_loopback(host)
+        #: "1.2" or "1.3": every transport serves over TLS (certificates made in start)
+        self.tls = check_tls_version(tls)
+        self._tls_material: TlsMaterial | None = None
         self.history = history
         self.server_options = server_options or {}
         self.workers = RunConfig(transport="tcp", workers=workers).validate().workers
@@ -87,6 +92,9 @@ class Lab:
         and the others bind the same ports with SO_REUSEPORT."""
         self._config = {"host": self.host, "history": self.history,
                         "options": self.server_options, "reuse_port": self.workers > 1}
+        if self.tls:  # in memory, for this Lab only (wslab.core.tls)
+            self._tls_material = TlsMaterial.make(self.tls, self.host)
+            self._config["tls"] = self._tls_material.server_config()
         try:
             self.server = ChildProcess("wslab server", "wslab.runner.server", self._config)
             self.servers = [self.server]
@@ -142,6 +150,9 @@ class Lab:
         params.setdefault("workers", self.workers)
         cfg = params.pop("config", None) or RunConfig(transport=transport, **params)
         cfg.validate()  # phase 1: validate, before anything exists
+        if cfg.tls != self.tls:
+            raise ConfigError(f"tls must be {self.tls or 'none'} (this Lab's servers), "
+                              f"not {cfg.tls or 'none'}")
         if cfg.workers != self.workers:
             raise ConfigError(f"workers must be {self.workers} (this Lab's server workers), "
                               f"not {cfg.workers}")
@@ -196,7 +207,9 @@ class Lab:
         configs, first = [], 0
         for size in _split(cfg.clients, cfg.fleets or 1):
             configs.append({"transport": cfg.transport, "url": state.url, "clients": size,
-                            "first_client": first, "options": cfg.options, "seed": cfg.seed})
+                            "first_client": first, "options": cfg.options, "seed": cfg.seed,
+                            "tls": (self._tls_material.client_config()
+                                    if self._tls_material else None)})
             first += size
         ready_s = 60 + cfg.clients / 100
         if cfg.dask:  # fleets as tasks on a Dask cluster (wslab.runner.scaleout)
@@ -415,6 +428,6 @@ def run(transport: str, *, clients: int = 1, rate: float = 10.0, duration: float
     cfg = RunConfig(transport=transport, clients=clients, rate=rate, duration=duration,
                     payload=payload, schedule=schedule, seed=seed, interval=interval,
                     out=out, **params).validate()
-    with Lab(host=cfg.host, workers=cfg.workers) as lab:
+    with Lab(host=cfg.host, workers=cfg.workers, tls=cfg.tls) as lab:
         return lab.run(transport, config=cfg, progress=progress)
 

@@ -19,6 +19,7 @@ from ..core.child import Channel, run_child
 from ..core.events import Event, PayloadPool, schedule_offsets
 from ..core.hub import Hub
 from ..core.meter import ProcessMeter
+from ..core.tls import server_context
 from ..transports import Bind
 
 __all__ = ["publish_schedule"]
@@ -80,10 +81,11 @@ async def _setup(config: dict[str, Any], channel: Channel):
     # common start instant (see wslab.runner.lab.Lab).
     ports = config.get("ports") or {}
     reuse_port = bool(config.get("reuse_port", False))
+    tls = server_context(config["tls"]) if config.get("tls") else None  # wss, https, tls
     endpoints = {}
     for name in config.get("transports") or transports.names():
         options = config.get("options", {}).get(name, {})
-        bind = Bind(host, int(ports.get(name, 0)), reuse_port)
+        bind = Bind(host, int(ports.get(name, 0)), reuse_port, tls)
         endpoints[name] = await transports.get(name).start_server(hub, bind, options)
     meter = ProcessMeter()
     rss_before_clients = meter.rss()

@@ -56,10 +56,12 @@ async def start_app(
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
                            handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, bind.host, bind.port, backlog=4096, **bind.kwargs())
+    site = web.TCPSite(runner, bind.host, bind.port, backlog=4096, ssl_context=bind.ssl,
+                       **bind.kwargs())
     await site.start()
     port = runner.addresses[0][1]
-    return Endpoint(f"http://{bind.host}:{port}{path}", runner.cleanup, live)
+    return Endpoint(f"{bind.scheme('http', 'https')}://{bind.host}:{port}{path}",
+                    runner.cleanup, live)
 
 
 class _Sockets:
@@ -104,7 +106,8 @@ def new_session(ctx: ClientContext) -> aiohttp.ClientSession:
     is the socket in use, for the kernel counters.
     """
     sockets = _Sockets(ctx)
-    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets)
+    connector = aiohttp.TCPConnector(limit=1, socket_factory=sockets,
+                                     ssl=ctx.tls if ctx.tls is not None else True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
     # The "headers" option replays a header profile (wslab.core.profiles), e.g. a browser's.
     headers = headers_for(ctx.options.get("headers"), ctx.url)

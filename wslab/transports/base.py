@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
 import time
 from array import array
 from collections.abc import Awaitable, Callable, Mapping
@@ -54,10 +55,17 @@ class Bind:
     host: str = "127.0.0.1"
     port: int = 0
     reuse_port: bool = False
+    #: TLS (`wslab.core.tls.server_context`), or None for clear text
+    ssl: ssl.SSLContext | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for asyncio/websockets/aiohttp listeners."""
+        """Keyword arguments for asyncio/websockets/aiohttp listeners (not TLS:
+        each library names it differently)."""
         return {"reuse_port": True} if self.reuse_port else {}
+
+    def scheme(self, clear: str, secure: str) -> str:
+        """``clear`` (e.g. ``ws``) in clear text, ``secure`` (``wss``) over TLS."""
+        return secure if self.ssl is not None else clear
 
 
 @dataclass
@@ -281,9 +289,11 @@ class ClientContext:
     """Everything one simulated client records; owned by the fleet."""
 
     def __init__(self, client_id: int, url: str, options: dict[str, Any], seed: int,
-                 source: str | None = None) -> None:
+                 source: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.client_id = client_id
         self.url = url
+        #: TLS (`wslab.core.tls.client_context`, trusting the run's CA), or None
+        self.tls = tls
         #: loopback source address to bind (None: the kernel's choice), so that
         #: more clients than one address pair's ephemeral ports can connect
         self.source = source

@@ -136,12 +136,13 @@ class FallbackTransport(Transport):
         raw = await ctx.connect_socket(host, int(port))
         ctx.conn.open(raw, raw)  # the row exists before the handshake: a refusal's bytes count
         ctx.conn.request(raw)
-        url = self._url(ctx, "websocket").replace("http://", "ws://", 1)
+        url = self._url(ctx, "websocket").replace("http", "ws", 1)  # http->ws, https->wss
         try:
             # compression off, as the websocket transport's default: bytes compare
             ws = await connect(f"{url}?since={ctx.last_seq}", max_size=MAX_MESSAGE,
                                compression=None,
-                               ping_interval=None, close_timeout=2, sock=raw,
+                               ping_interval=None, close_timeout=2, sock=raw, ssl=ctx.tls,
+                               server_hostname=host if ctx.tls else None,
                                open_timeout=float(ctx.options.get("probe_timeout", 2.0)))
         except (InvalidHandshake, TimeoutError, OSError) as exc:
             ctx.conn.finish(raw)

@@ -102,7 +102,8 @@ class PicowsTransport(Transport):
             return _ServerSide(hub, since, conns)
 
         server = await ws_create_server(factory, bind.host, bind.port, backlog=4096,
-                                        max_frame_size=MAX_MESSAGE, **bind.kwargs())
+                                        max_frame_size=MAX_MESSAGE, ssl=bind.ssl,
+                                        **bind.kwargs())
         port = server.sockets[0].getsockname()[1]
 
         async def close() -> None:
@@ -111,7 +112,8 @@ class PicowsTransport(Transport):
                 t.disconnect(graceful=False)
             await server.wait_closed()
 
-        return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns))
+        return Endpoint(f"{bind.scheme('ws', 'wss')}://{bind.host}:{port}/", close,
+                        lambda: len(conns))
 
     async def connect_once(self, ctx: ClientContext) -> None:
         host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
@@ -120,7 +122,7 @@ class PicowsTransport(Transport):
             transport, _ = await ws_connect(
                 lambda: _ClientSide(ctx), f"{ctx.url}?since={ctx.last_seq}",
                 socket_factory=lambda _url: raw, websocket_handshake_timeout=60,
-                max_frame_size=MAX_MESSAGE)
+                max_frame_size=MAX_MESSAGE, ssl_context=ctx.tls)
         except BaseException:
             raw.close()
             raise

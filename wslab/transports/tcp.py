@@ -58,7 +58,7 @@ class TcpTransport(Transport):
                 writer.close()
 
         server = await asyncio.start_server(handle, bind.host, bind.port, backlog=4096,
-                                            **bind.kwargs())
+                                            ssl=bind.ssl, **bind.kwargs())
         port = server.sockets[0].getsockname()[1]
 
         async def close() -> None:
@@ -67,14 +67,16 @@ class TcpTransport(Transport):
                 w.close()
             await server.wait_closed()
 
-        return Endpoint(f"tcp://{bind.host}:{port}", close, lambda: len(writers))
+        return Endpoint(f"{bind.scheme('tcp', 'tls')}://{bind.host}:{port}", close,
+                        lambda: len(writers))
 
     async def connect_once(self, ctx: ClientContext) -> None:
-        host, port = ctx.url.removeprefix("tcp://").rsplit(":", 1)
+        host, port = ctx.url.split("://", 1)[1].rsplit(":", 1)
         # connect_socket sets TCP_NODELAY: the floor must not pay Nagle +
         # delayed-ACK stalls.
         sock = await ctx.connect_socket(host, int(port))
-        reader, writer = await asyncio.open_connection(sock=sock)
+        reader, writer = await asyncio.open_connection(
+            sock=sock, ssl=ctx.tls, server_hostname=host if ctx.tls else None)
         ctx.conn.open(writer, sock)
         try:
             writer.write(wire.encode_since(ctx.last_seq))  # resume after last_seq

@@ -114,7 +114,11 @@ class WebSocketTransport(Transport):
             # connection failed when no pong came within ``ping_timeout`` s.
             ping_interval=options.get("ping_interval"),
             ping_timeout=options.get("ping_timeout"),
+            # A handshake not complete within open_timeout s is dropped (a
+            # slowloris holds no slot longer); websockets' default, 10 s.
+            open_timeout=options.get("open_timeout", 10),
             backlog=4096,
+            ssl=bind.ssl,
             **bind.kwargs(),
         )
         port = next(iter(server.sockets)).getsockname()[1]
@@ -123,7 +127,8 @@ class WebSocketTransport(Transport):
             server.close()
             await server.wait_closed()
 
-        return Endpoint(f"ws://{bind.host}:{port}/", close, lambda: len(conns) + len(queues))
+        return Endpoint(f"{bind.scheme('ws', 'wss')}://{bind.host}:{port}/", close,
+                        lambda: len(conns) + len(queues))
 
     async def connect_once(self, ctx: ClientContext) -> None:
         compression = "deflate" if ctx.options.get("compression") else None
@@ -139,6 +144,8 @@ class WebSocketTransport(Transport):
                 open_timeout=60,
                 close_timeout=2,
                 sock=raw,
+                ssl=ctx.tls,
+                server_hostname=host if ctx.tls else None,
             )
         except BaseException:
             raw.close()
