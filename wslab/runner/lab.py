@@ -105,14 +105,15 @@ class Lab:
             raise
         return self
 
-    def _start_workers(self, ks: range) -> None:
-        """Start workers ``ks`` on the ports of `urls` (SO_REUSEPORT between workers)."""
+    def _start_workers(self, ks: range, replay: dict[str, Any] | None = None) -> None:
+        """Start workers ``ks`` on the ports of `urls` (SO_REUSEPORT between workers);
+        ``replay``: the schedule of a run in progress, to rebuild the history from."""
         ports = {n: int(u.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
                  for n, u in self.urls.items()}
         for k in ks:
+            config = {**self._config, "ports": ports, **({"replay": replay} if replay else {})}
             self.servers.append(ChildProcess(f"wslab server {k}" if k else "wslab server",
-                                             "wslab.runner.server", {**self._config,
-                                                                     "ports": ports}))
+                                             "wslab.runner.server", config))
             self.servers[-1].start()
         self.server = self.servers[0]
 
@@ -125,7 +126,7 @@ class Lab:
             server.kill()
         self.servers = []
         _wait_until(killed_ns + int(down_s * 1e9), tick)
-        self._start_workers(range(self.workers))
+        self._start_workers(range(self.workers), replay=publish)
         restarted_ns = time.monotonic_ns()
         for server in self.servers:
             server.send("publish", replay=True, **publish)

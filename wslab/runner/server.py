@@ -40,7 +40,9 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     ``server_restart`` fault) rebuilds the stream as a server backed by a
     durable log would: every event due before it started is published at
     once, stamped with the time it was *due*, so clients that resume get
-    them from the history and their latency includes the outage.
+    them from the history and their latency includes the outage. The
+    events the server rebuilt before it listened (`replay_due`) are not
+    published again.
     """
     pool = PayloadPool(payload, seed)
     loop = asyncio.get_running_loop()
@@ -53,11 +55,8 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     start_ns = time.monotonic_ns()
     seq = 0
     if replay:
-        due = (t0 + offsets) * 1e9
-        past = int((due < start_ns).sum())
-        for k in range(past):
-            hub.publish(Event.make(k + 1, int(due[k]), pool.payload(k + 1)))
-        seq, offsets = past, offsets[past:]
+        seq = replay_due(hub, offsets, pool, t0, start_ns)
+        offsets = offsets[seq:]
         start_ns = round(t0 * 1e9)  # the run's schedule started then, not this process
     for offset in offsets.tolist():
         delay = t0 + offset - loop.time()
@@ -73,9 +72,30 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     return seq, start_ns, time.monotonic_ns()
 
 
+def replay_due(hub: Hub, offsets, pool: PayloadPool, t0: float, until_ns: int) -> int:
+    """Publish the events of a schedule that began at ``t0`` (s, CLOCK_MONOTONIC)
+    and were due before ``until_ns`` and are not in ``hub`` yet, each stamped
+    with the time it was due; returns how many were due (the last seq)."""
+    due = (t0 + offsets) * 1e9
+    past = int((due < until_ns).sum())
+    for k in range(hub.last_seq, past):
+        hub.publish(Event.make(k + 1, int(due[k]), pool.payload(k + 1)))
+    return past
+
+
 async def _setup(config: dict[str, Any], channel: Channel):
     host = config.get("host", "127.0.0.1")
     hub = Hub(int(config.get("history", 1_000_000)))
+    replay = config.get("replay")
+    if replay:
+        # A restart mid-run: the history is rebuilt *before* any listener
+        # exists, so a client that reconnects at once resumes from it; were
+        # it rebuilt after, a push connection registered in between would get
+        # the rebuilt events it already has (duplicates).
+        offsets = schedule_offsets(replay["schedule"], replay["rate"], replay["duration"],
+                                   replay["seed"], replay.get("burst", 10))
+        replay_due(hub, offsets, PayloadPool(replay["payload"], replay["seed"]),
+                   replay["start_at_ns"] / 1e9, time.monotonic_ns())
     # Worker k of a multi-worker server binds the ports worker 0 got, with
     # SO_REUSEPORT; each worker publishes the same seeded schedule from a
     # common start instant (see wslab.runner.lab.Lab).
