@@ -94,3 +94,8 @@ def test_pages_get_every_event_once(lab, transport, tmp_path):
     assert (conns.bytes_up > 0).all() and (conns.bytes_down > 0).all()
     assert conns.requests.sum() >= 3
     assert "clock     Chromium" in format_summary(run)
+
+
+def test_browser_pages_are_bounded():
+    with pytest.raises(ConfigError, match="clients must be at most 100 with client chromium"):
+        RunConfig(transport="websocket", client="chromium", clients=101).validate()

@@ -190,15 +190,19 @@ class BrowserFleet:
         self.version = self._browser.version
         await self.echo.start()
         html = PAGE.read_text()
-        for client_id in self.ids:
-            context = await self._browser.new_context(ignore_https_errors=self.tls)
-            page = _Page(client_id, context, await context.new_page())
-            self.pages.append(page)
+        # Contexts and blank pages all at once (no sockets yet); then each page
+        # loads and connects alone, so that its new socket is known to be its own.
+        self.pages = list(await asyncio.gather(*(self._new_page(i) for i in self.ids)))
+        for page in self.pages:
             await self._open(page, html)
         for page in self.pages:
             page.clock.append(await self.echo.sample(page.page, page.client_id))
         self.ramp_s = time.monotonic() - t0
         return self.ramp_s
+
+    async def _new_page(self, client_id: int) -> _Page:
+        context = await self._browser.new_context(ignore_https_errors=self.tls)
+        return _Page(client_id, context, await context.new_page())
 
     async def _open(self, page: _Page, html: str) -> None:
         async def fulfil(route: Any) -> None:

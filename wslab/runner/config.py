@@ -155,7 +155,7 @@ class RunConfig:
         return self
 
     def _validate_client(self) -> None:
-        from .chromium import BROWSER_TRANSPORTS, CLIENTS, find_chromium
+        from .chromium import BROWSER_TRANSPORTS, CLIENTS, MAX_PAGES, find_chromium
 
         if self.client not in CLIENTS:
             raise ConfigError(f"client must be {' or '.join(CLIENTS)}, not {self.client!r}")
@@ -165,6 +165,9 @@ class RunConfig:
                                   f"not {self.transport}")
             if self.dask is not None:
                 raise ConfigError("client chromium runs local browser fleets; drop dask")
+            if _is_int(self.clients) and self.clients > MAX_PAGES:
+                raise ConfigError(f"clients must be at most {MAX_PAGES} with client chromium "
+                                  f"(one browser page each, ~85 MiB), not {self.clients:,}")
             find_chromium()  # one line saying how to install it, if there is none
 
     def _validate_options(self) -> None:
