@@ -126,6 +126,18 @@ def test_response_buffer_holds_until_the_end_or_size():
     assert buf.feed(b"\x81\x01y") == b"\x81\x01y"  # unbuffered after 101
 
 
+def test_response_buffer_can_pass_heads_and_hold_only_bodies():
+    buf = ResponseBuffer(size=64, pass_head=True)
+    sse = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    event = b"10\r\ndata: 012345678\n\r\n"  # one 16-byte chunk
+    assert buf.feed(sse + event) == sse  # the client sees the response start...
+    assert buf.feed(event) == b""  # ...then nothing until size bytes are held
+    assert buf.feed(event) == 3 * event and buf.held == 0
+    upgrade = b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
+    assert buf.feed(b"0\r\n\r\n" + upgrade + b"\x81\x01x") == (
+        b"0\r\n\r\n" + upgrade + b"\x81\x01x")
+
+
 def test_response_buffer_releases_at_upstream_close_and_learns_head_requests():
     buf = ResponseBuffer(size=1 << 20)
     assert buf.feed(b"HTTP/1.0 200 OK\r\n\r\nuntil") == b""

@@ -99,7 +99,7 @@ def test_middlebox_toxics_parse_round_trip_and_default_streams():
     ("strip_upgrade@both", r"stream 'both' is not allowed; allowed: upstream"),
     ("buffer@upstream", r"buffer toxic: stream 'upstream' is not allowed; allowed: downstream"),
     ("buffer:size=0", r"size must be positive"),
-    ("buffer:bytes=5", r"unknown attribute 'bytes'; allowed: size, stream, toxicity, seed"),
+    ("buffer:bytes=5", r"unknown attribute 'bytes'; allowed: size, head, stream, toxicity, seed"),
     ("outage:at=1s", r"missing attribute 'mode' \(allowed: reset, stall, blackhole\)"),
     ("outage:mode=reset", r"missing attribute 'at'"),
     ("outage:at=1s,mode=crash", r"'crash' is not allowed; allowed: reset, stall, blackhole"),

@@ -54,8 +54,9 @@ class ResponseBuffer:
     ``flushes`` counts the releases; ``held`` is the bytes held now.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, pass_head: bool = False) -> None:
         self.size = size
+        self.pass_head = pass_head  # forward each head at once, hold only bodies
         self.framer = Framer("response")
         self._held: list[bytes] = []
         self.held = 0
@@ -67,7 +68,7 @@ class ResponseBuffer:
             return data  # after 101: pass through unbuffered
         out: list[bytes] = []
         for part in framer.feed(data):
-            if part.kind == "tunnel":
+            if part.kind == "tunnel" or (part.kind == "head" and self.pass_head):
                 out += self._take()
                 out.append(part.data)
                 continue

@@ -137,7 +137,7 @@ class Connection:
         down: Any = None
         buffer = next((t for t in self.toxics if isinstance(t, Buffer)), None)
         if buffer is not None:
-            down = ResponseBuffer(buffer.size)
+            down = ResponseBuffer(buffer.size, pass_head=buffer.head == "pass")
             up = RequestWatch(down)  # a response's framing needs its request's method
         if any(isinstance(t, StripUpgrade) for t in self.toxics):
             strip = UpgradeStripper()

@@ -265,12 +265,16 @@ class Buffer(Toxic):
     page, nginx's default ``proxy_buffer_size`` (see the module doc). After
     ``101 Switching Protocols`` the connection passes unbuffered, as nginx does
     for upgraded connections (`wslab.net.middlebox.ResponseBuffer`).
+    ``head``: ``hold`` (the default) holds the response head with its body;
+    ``pass`` forwards the head as soon as it is complete and holds only the
+    body (the client sees the response start, then nothing).
     """
 
     type: ClassVar[str] = "buffer"
-    kinds: ClassVar[dict[str, Any]] = {"size": "size"}
+    kinds: ClassVar[dict[str, Any]] = {"size": "size", "head": ("hold", "pass")}
     allowed_streams: ClassVar[tuple[str, ...]] = ("downstream",)
     size: int = 4096
+    head: str = "hold"
 
     def __post_init__(self) -> None:
         super().__post_init__()
