@@ -17,7 +17,7 @@ def test_a_plan_splits_proxy_toxics_from_lab_restarts():
     assert plan.toxics == [
         "outage@downstream:at=5000.0,mode=reset,duration=1000.0,every=0.0,seed=7",
         "strip_upgrade@upstream:seed=7", "reset_peer@downstream:timeout=2000.0,seed=7",
-        "buffer@downstream:size=8192,seed=7"]
+        "buffer@downstream:size=8192,head=hold,seed=7"]
     assert plan.restarts == [ServerRestart(8, 0.5), ServerRestart(12, 1)]  # in time order
     assert str(plan.restarts[0]) == "server_restart:at=8s,down=0.5s"
     assert plan.needs_proxy
