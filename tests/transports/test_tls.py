@@ -57,3 +57,10 @@ def test_a_run_must_match_its_labs_tls(tls_lab, tmp_path):
         tls_lab.run("websocket", duration=1, out=str(tmp_path / "r"), progress=False)
     with pytest.raises(ConfigError, match="tls must be one of 1.2, 1.3"):
         Lab(tls="ssl3")
+
+
+def test_chromium_clients_over_tls_are_refused_before_anything_starts():
+    from wslab.runner.config import RunConfig
+
+    with pytest.raises(ConfigError, match="tls is not supported with client chromium yet"):
+        RunConfig("websocket", tls="1.3", client="chromium").validate()
