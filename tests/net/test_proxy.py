@@ -399,3 +399,14 @@ def test_ipv6_loopback_listen():
         pytest.skip(f"no IPv6 loopback: {exc}")
     assert data == b"v6"
     assert url.startswith("ws://[::1]:")
+
+
+def test_upstream_must_be_loopback():
+    """The proxy connects only to loopback servers (wslab sends no traffic elsewhere)."""
+    from wslab.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="upstream host must be a loopback address"):
+        Proxy("10.0.0.1:80")
+    with pytest.raises(ConfigError, match="upstream host must be a loopback IP address"):
+        Proxy("http://example.com:80/")
+    assert Proxy("localhost:80").upstream == ("127.0.0.1", 80)

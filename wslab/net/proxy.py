@@ -237,7 +237,9 @@ class Proxy:
                  listen: str | Sequence[Any] = ("127.0.0.1", 0), *, seed: int = 0,
                  name: str = "proxy", buffer_limit: int = 1 << 20,
                  connect_timeout: float = 10.0, backlog: int = 4096) -> None:
-        self.upstream = parse_address(upstream)
+        up_host, up_port = parse_address(upstream)
+        # the proxy connects only to loopback servers, as it listens only there
+        self.upstream = (check_loopback(up_host, "upstream host"), up_port)
         host, port = parse_address(listen)
         self.listen = (check_loopback(host, "listen host"), port)
         self.toxics = load_toxics(toxics, seed=seed)
