@@ -17,7 +17,8 @@ def test_server_child_reports_ready_and_stops():
     server = ChildProcess("server", "wslab.runner.server", {"host": "127.0.0.1"})
     ready = server.start()
     try:
-        assert set(ready["endpoints"]) == {"tcp", "websocket", "sse", "long-poll", "short-poll"}
+        assert set(ready["endpoints"]) == {"tcp", "websocket", "sse", "long-poll", "short-poll",
+                                          "aiohttp-ws", "picows", "fallback"}
         assert all("127.0.0.1:" in url for url in ready["endpoints"].values())
         assert psutil.Process(ready["pid"]).is_running()
         assert server.request("reset")["rss_before_clients"] > 0
