@@ -55,11 +55,13 @@ __all__ = [
 ]
 
 
-def transport_names() -> list[str]:
-    """The registered transports, in the order figures list them."""
+def transport_names(baseline_only: bool = False) -> list[str]:
+    """The registered transports, in the order figures list them; with
+    ``baseline_only``, the five every comparison measures (tcp, websocket,
+    sse, long-poll, short-poll)."""
     from .transports import names
 
-    return names()
+    return names(baseline_only=baseline_only)
 
 
 def __getattr__(name: str) -> Any:

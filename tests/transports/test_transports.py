@@ -175,3 +175,9 @@ def test_long_poll_responses_never_exceed_deliveries_per_batch(lab, tmp_path):
     # so events per response is >= 1
     assert s["delivered"] >= s["responses"] - s["empty_responses"] > 0
     assert s["requests_per_event"] == s["responses"] / s["delivered"]
+
+
+def test_the_baseline_is_one_transport_per_mechanism():
+    assert transports.names(baseline_only=True) == ALL
+    assert wslab.transport_names(baseline_only=True) == ALL
+    assert set(transports.names()) - set(ALL) == set(MORE)

@@ -27,12 +27,16 @@ def register(cls: type[Transport]) -> type[Transport]:
     return cls
 
 
-def names(delivery: Delivery | None = None) -> list[str]:
+def names(delivery: Delivery | None = None, baseline_only: bool = False) -> list[str]:
     """Registered transport names, in registration order; only the ``"push"``
-    or ``"pull"`` ones if ``delivery`` is given (`wslab.transports.base.Delivery`)."""
+    or ``"pull"`` ones if ``delivery`` is given (`wslab.transports.base.Delivery`);
+    only the five every comparison measures if ``baseline_only``
+    (`Transport.baseline`)."""
     if delivery is not None and delivery not in DELIVERIES:
         raise ConfigError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
-    return [n for n, cls in _REGISTRY.items() if delivery is None or cls.delivery == delivery]
+    return [n for n, cls in _REGISTRY.items()
+            if (delivery is None or cls.delivery == delivery)
+            and (cls.baseline or not baseline_only)]
 
 
 def _cls(name: str) -> type[Transport]:

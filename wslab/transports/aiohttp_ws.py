@@ -54,6 +54,7 @@ class AiohttpWsTransport(Transport):
     name = "aiohttp-ws"
     description = "WebSocket push (aiohttp at both ends)"
     delivery = "push"
+    baseline = False  # not one of the five every comparison measures
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         live = 0

@@ -109,6 +109,10 @@ class Transport:
     #: "push" or "pull" (see `Delivery`), set by every transport: `register`
     #: refuses a class without it. Figures and transit estimates go by it.
     delivery: ClassVar[Delivery]
+    #: one of the five transports every comparison measures (one per mechanism:
+    #: raw TCP, WebSocket, SSE, long and short polling); further implementations
+    #: of one mechanism and the negotiating client set it False
+    baseline: ClassVar[bool] = True
     #: options a client understands, with defaults (checked by `validate_options`)
     client_options: ClassVar[dict[str, Any]] = {}
 

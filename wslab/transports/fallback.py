@@ -63,6 +63,7 @@ class FallbackTransport(Transport):
     description = "WebSocket, SSE or long polling, negotiated (SignalR / Engine.IO style)"
     # what it ends on decides; it starts as push and may end as pull
     delivery = "push"
+    baseline = False  # not one of the five every comparison measures
     client_options = {"order": "websocket,sse,long-poll", "probe_timeout": 2.0,
                       "timeout": 30.0, "headers": "aiohttp"}
 

@@ -81,6 +81,7 @@ class PicowsTransport(Transport):
     name = "picows"
     description = "WebSocket push (picows at both ends)"
     delivery = "push"
+    baseline = False  # not one of the five every comparison measures
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         conns: set[WSTransport] = set()
