@@ -64,7 +64,7 @@ class StormPlan:
 def storm_plan(quick: bool) -> StormPlan:
     """Quick: a few hundred clients, one run per policy; full: 10,000 clients, 3 each."""
     if quick:
-        return StormPlan(clients=300, repeats=1, duration=5.0, restart_at=2.0)
+        return StormPlan(clients=150, repeats=1, duration=4.0, restart_at=1.5)
     return StormPlan(clients=10_000, repeats=3, duration=10.0, restart_at=3.0)
 
 
