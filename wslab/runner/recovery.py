@@ -8,6 +8,7 @@ Computed from a run's tables alone (no extra instrument on the hot path):
   both ways, before any event) are the bytes spent reconnecting;
 - *recovery time*: from the fault to the client's first delivery after it
   (resumed events from the history count: the client is back in the stream);
+  ``recovered_last_ns`` is when the last of them was back;
 - *delayed events*: the events published between a client's fault and its
   recovery, with their latency beyond the run's median (the outage's cost
   in latency);
@@ -56,7 +57,7 @@ def recovery_summary(first: pd.DataFrame, connections: pd.DataFrame,
                      median_latency_ns: float) -> dict[str, Any]:
     """Reconnection figures of a run (see the module docstring for each)."""
     empty = {"reconnects": 0, "failed_attempts": 0, "reconnect_bytes": 0,
-             "recovery_ms": {}, "fault_delayed_events": 0,
+             "recovery_ms": {}, "recovered_last_ns": 0, "fault_delayed_events": 0,
              "fault_extra_latency_ms_mean": float("nan")}
     if "fault_ns" not in connections or connections.empty:
         return empty
@@ -78,6 +79,9 @@ def recovery_summary(first: pd.DataFrame, connections: pd.DataFrame,
         out["recovery_ms"] = {"p50": float(np.percentile(rec_ms, 50)),
                               "p99": float(np.percentile(rec_ms, 99)),
                               "max": float(rec_ms.max()), "n": int(len(rec_ms))}
+        # when the last client was back (CLOCK_MONOTONIC): a run that keeps no
+        # per-delivery table still tells when a herd of clients had all resumed
+        out["recovered_last_ns"] = int(recovered.received_ns.max())
     # events published inside a client's outage window [fault, recovery]
     windows = recovered.rename(columns={"received_ns": "recovered_ns"})
     windows = windows.astype({"recovered_ns": np.int64}).sort_values("fault_ns")
