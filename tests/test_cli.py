@@ -25,6 +25,10 @@ CLI = [sys.executable, "-m", "wslab"]
         (["run", "tcp", "--payload", "5000000"], "payload must be between 0 and 1,000,000"),
         (["run", "tcp", "--clients", "1000000"], "open-file hard limit"),
         (["run", "tcp", "--schedule", "weekly"], "fixed, poisson, burst"),
+        (["run", "tcp", "--tls", "1.1"], "invalid choice: '1.1'"),
+        (["run", "websocket", "--fault", "smoke"], "unknown fault 'smoke'; allowed:"),
+        (["run", "websocket", "--fault", "outage:at=9s,mode=reset"], "run publishes for 5 s"),
+        (["run", "tcp", "--history", "0"], "history must be at least 1 event"),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a fault, repeatable: a proxy toxic (reset_peer:timeout=2s, "
                         "outage:at=5s,duration=1s,mode=reset, strip_upgrade, buffer) or "
                         "server_restart:at=5s,down=1s")
+    r.add_argument("--tls", choices=("1.2", "1.3"),
+                   help="every transport over TLS (wss, https, tls; certificates in memory)")
     r.add_argument("--history", type=int,
                    help="events the server keeps for resuming clients (default 1,000,000)")
     r.add_argument("--out", help="run directory (new or empty; default data/runs/<id>)")
@@ -98,6 +100,7 @@ def _run_config(args: argparse.Namespace):
         fleets=args.fleets, options=options, out=args.out,
         delay=args.delay, jitter=args.jitter, bandwidth=args.bandwidth,
         workers=args.workers, dask=args.dask, faults=args.fault, client=args.client,
+        tls=args.tls,
     ).validate()
 
 
@@ -106,6 +109,8 @@ def format_summary(run) -> str:
     s, p = run.summary, run.manifest["parameters"]
     lat = s["latency_us"]
     extra = f", interval {p['interval']:g} s" if p.get("interval") else ""
+    if p.get("tls"):
+        extra += f", over TLS {p['tls']}"
     if p.get("delay"):
         extra += f", delay {p['delay'] * 1e3:g} ms each way"
         extra += f" ± {p['jitter'] * 1e3:g} ms" if p.get("jitter") else ""
@@ -159,7 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     history = 1_000_000 if args.history is None else args.history
     if history < 1:
         raise ConfigError(f"history must be at least 1 event, not {history}")
-    with Lab(host=cfg.host, workers=cfg.workers, history=history) as lab:
+    with Lab(host=cfg.host, workers=cfg.workers, history=history, tls=cfg.tls) as lab:
         run = lab.run(cfg.transport, config=cfg, progress=False if args.quiet else None)
     print(format_summary(run))
     return 0
