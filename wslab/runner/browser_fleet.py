@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 import psutil
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .. import transports
 from ..core.child import Channel, run_child
@@ -60,7 +59,7 @@ from ..core.meter import ConnCounters, ProcessMeter
 from ..core.proc import timeout_factor
 from ..core.sockdiag import connections_to
 from .chromium import LAUNCH_ARGS, find_chromium
-from .fleet import CONNECTION_COLUMNS
+from .fleet import CONNECTION_COLUMNS, commands
 
 __all__ = ["CLOCK_SAMPLES", "PAGE", "BrowserFleet", "ClockSample", "align"]
 
@@ -379,22 +378,7 @@ async def _setup(config: dict[str, Any], channel: Channel):
         raise
     channel.send({"ok": True, "pid": os.getpid(), "connected": len(fleet.pages),
                   "ramp_s": ramp_s})
-
-    async def start() -> dict:
-        fleet.start()
-        return {}
-
-    async def drain(last_seq: int, timeout: float, messages: str, connections: str) -> dict:
-        stats = await fleet.drain(last_seq, timeout)
-        pq.write_table(fleet.messages_table(), messages)
-        pq.write_table(fleet.connections_table(), connections)
-        return stats
-
-    async def stop() -> dict:
-        await fleet.stop()
-        return {}
-
-    return {"start": start, "drain": drain, "stop": stop, "close": stop}
+    return commands(fleet)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from ..core.meter import ProcessMeter
 from ..core.tls import client_context
 from ..transports.base import ClientContext
 
-__all__ = ["Fleet", "source_address"]
+__all__ = ["Fleet", "commands", "source_address"]
 
 #: clients per loopback source address: under the 28,232 ephemeral ports
 #: (32768-60999) one (source, destination) address pair can use
@@ -184,6 +184,13 @@ async def _setup(config: dict[str, Any], channel: Channel):
     ramp_s = await fleet.connect()
     channel.send({"ok": True, "pid": os.getpid(), "connected": len(fleet.ctxs),
                   "ramp_s": ramp_s})
+    return commands(fleet)
+
+
+def commands(fleet: Any) -> dict[str, Any]:
+    """A fleet child's command handlers (``start``, ``drain``, ``stop``), for any
+    fleet with ``start``, ``drain``, ``stop`` and the two tables (this module's
+    `Fleet`, or `wslab.runner.browser_fleet`'s)."""
 
     async def start() -> dict:
         fleet.start()
