@@ -42,6 +42,7 @@ _OFF_STATE = 0  # tcpi_state, u8
 #: TCP states (include/net/tcp_states.h) in which the peer's FIN has arrived:
 #: the FIN takes one sequence number, which tcpi_bytes_received counts.
 _PEER_FIN_STATES = frozenset({8, 9, 11})  # CLOSE_WAIT, LAST_ACK, CLOSING
+_TCP_CLOSE = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class ConnCounters:
 
 
 def tcp_info(sock: socket.socket, active_open: bool = True,
-             peer_fin: bool | None = None) -> ConnCounters:
+             peer_fin: bool | None = None, closed_first: bool = False) -> ConnCounters:
     """Read the kernel's byte and segment counters of a connected socket.
 
     Bytes up are ``tcpi_bytes_sent - tcpi_bytes_retrans``: what left this
@@ -70,6 +71,9 @@ def tcp_info(sock: socket.socket, active_open: bool = True,
 
     ``peer_fin``: whether the peer's FIN has arrived (None: read it from the
     socket's state, which cannot tell once the socket is fully closed).
+    ``closed_first``: our side sent its FIN first, so a fully closed socket
+    (CLOSE) got there by the peer's FIN (FIN_WAIT2 -> CLOSE; a reset would
+    also end in CLOSE, which the caller rules out if it can).
     """
     raw = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
     if len(raw) < _OFF_SEGS_IN + 4:
@@ -81,7 +85,8 @@ def tcp_info(sock: socket.socket, active_open: bool = True,
     # lives on in a separate mini-socket), so the caller, who saw the EOF,
     # says so with ``peer_fin``.
     if peer_fin is None:
-        peer_fin = raw[_OFF_STATE] in _PEER_FIN_STATES
+        state = raw[_OFF_STATE]
+        peer_fin = state in _PEER_FIN_STATES or (closed_first and state == _TCP_CLOSE)
     if peer_fin and received:
         received -= 1
     segs_out, segs_in = struct.unpack_from("=II", raw, _OFF_SEGS_OUT)

@@ -251,14 +251,15 @@ class ConnTracker:
             return
         row.setup_bytes = row.counters.bytes_up + row.counters.bytes_down
 
-    def finish(self, key: Any, peer_fin: bool | None = None) -> None:
-        """Last reading of the connection opened with `open`, then release it."""
+    def finish(self, key: Any, peer_fin: bool | None = None, closed_first: bool = False) -> None:
+        """Last reading of the connection opened with `open`, then release it
+        (``peer_fin`` and ``closed_first`` as in `wslab.core.meter.tcp_info`)."""
         row = self._row(key)
         held, row.held = row.held, None
         if held is None:
             return
         try:
-            row.counters = tcp_info(held, peer_fin=peer_fin)
+            row.counters = tcp_info(held, peer_fin=peer_fin, closed_first=closed_first)
         except OSError:
             pass
         finally:

@@ -146,7 +146,9 @@ class FallbackTransport(Transport):
                                server_hostname=host if ctx.tls else None,
                                open_timeout=float(ctx.options.get("probe_timeout", 2.0)))
         except (InvalidHandshake, TimeoutError, OSError) as exc:
-            ctx.conn.finish(raw)
+            # websockets closed first after the refusal; the server's FIN may
+            # have come back already (the socket is then CLOSE)
+            ctx.conn.finish(raw, closed_first=True)
             raw.close()
             raise NegotiationFailed(f"websocket: {exc}") from None
         try:
