@@ -21,6 +21,7 @@ import pandas as pd
 
 from ...core.errors import WslabError
 from ...runner.lab import Lab
+from .paths import run_out
 
 __all__ = ["CLIENTS", "PROFILES", "TRANSPORTS", "Profile", "failure_reason", "heartbeat_s",
            "WORKERS", "measure_middleboxes", "middlebox_wall_s", "row_of"]
@@ -124,7 +125,8 @@ def _one(transport: str, p: Profile, repeat: int, duration: float,
         try:
             run = lab.run(transport, clients=CLIENTS, rate=p.rate, duration=duration,
                           schedule="fixed", seed=seed + repeat, faults=list(p.faults),
-                          options=p.options.get(transport, {}), progress=False)
+                          options=p.options.get(transport, {}), progress=False,
+                          out=run_out("middleboxes", f"{p.name}-{transport}-rep{repeat}"))
         except WslabError as exc:
             return row_of(p, transport, repeat, None, reason=failure_reason(exc))
     return row_of(p, transport, repeat, run.summary, _frame_bytes(run))

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ...runner.lab import Lab
 from ...runner.store import Run
+from .paths import run_out
 
 __all__ = ["HISTORY", "RESUMING", "ROUND_TRIPS", "ResumePlan", "loss_row", "measure_resume",
            "recoveries"]
@@ -97,7 +98,8 @@ def _resets(transport: str, plan: ResumePlan, seed: int) -> list[tuple[Run, int]
             out.append((lab.run(transport, clients=plan.clients, rate=plan.rate,
                                 duration=plan.reset_duration, schedule="fixed", seed=seed + k,
                                 faults=[f"reset_peer:timeout={plan.reset_after_s:g}s"],
-                                progress=False), k))
+                                progress=False, out=run_out("resume", f"reset-{transport}-rep{k}")),
+                        k))
     return out
 
 
@@ -121,13 +123,13 @@ def measure_resume(plan: ResumePlan, seed: int = 1) -> tuple[pd.DataFrame, pd.Da
             run = lab.run("websocket", clients=5, rate=20, duration=6, schedule="fixed",
                           seed=seed + k, faults=[f"server_restart:at={plan.restart_at_s:g}s,"
                                                  f"down={plan.restart_down_s:g}s"],
-                          progress=False)
+                          progress=False, out=run_out("resume", f"restart-rep{k}"))
             losses.append(loss_row("restart", "websocket", k, run, 1_000_000))
             runs.append(run)
     with Lab(history=HISTORY) as small:  # the outage holds ~30 events; the history 5
         run = small.run("websocket", clients=2, rate=20, duration=3, schedule="fixed",
                         seed=seed, faults=["outage:at=1s,duration=1.5s,mode=reset"],
-                        progress=False)
+                        progress=False, out=run_out("resume", "history"))
         losses.append(loss_row("history", "websocket", 0, run, HISTORY))
         runs.append(run)
     return pd.DataFrame(losses), pd.concat(samples, ignore_index=True), runs

@@ -24,6 +24,7 @@ import pandas as pd
 from ...core import netstat
 from ...runner.lab import Lab
 from ...runner.store import Run
+from .paths import run_out
 
 __all__ = ["POLICIES", "StormPlan", "connect_times", "connect_rate", "measure_storm", "storm_plan",
            "storm_row"]
@@ -122,7 +123,8 @@ def measure_storm(p: StormPlan, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFra
                 run = lab.run("websocket", clients=p.clients, rate=p.rate,
                               duration=p.duration, schedule="fixed", seed=seed + k,
                               options=options, faults=p.faults, progress=False,
-                              keep_messages=False)  # 10,000 clients: the summary suffices
+                              keep_messages=False,  # 10,000 clients: the summary suffices
+                              out=run_out("storm", f"{policy}-rep{k}"))
                 counters = netstat.delta(before, netstat.read_counters(),
                                          netstat.STORM_COUNTERS)
             rows.append(storm_row(policy, k, run, counters))
