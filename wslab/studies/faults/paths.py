@@ -17,6 +17,8 @@ __all__ = ["run_out"]
 
 def run_out(section: str, name: str) -> str:
     """A fresh run directory for run ``name`` of ``section`` (names made path-safe)."""
+    # "<" and ">" carry meaning in profile names ("heartbeat < cut"): keep it
+    name = name.replace("<", " lt ").replace(">", " gt ")
     safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", name).strip("_")
     path = runs_dir() / "07_faults" / section / safe
     if path.exists():
