@@ -8,8 +8,10 @@ library, not the protocol. Each runs on asyncio's event loop and on uvloop
 (``WSLAB_LOOP``), beside the ``tcp`` floor on the same loop, all in one run:
 
 - one-way latency p50 and p99, one client, a fixed-rate stream;
-- broadcast to ``--clients`` (1,000) clients: the server's CPU per delivery,
-  deliveries per server CPU-second, and server memory per connection.
+- broadcast to ``--clients`` (1,000) clients, each run on a fresh server:
+  the server's CPU per delivery, deliveries per server CPU-second, and
+  server memory per connection (RSS growth from before the clients
+  connected to the start of publishing, divided by N).
 
 Ratios are taken within a round (same machine state), rounds interleave every
 variant in a rotated order, and each figure is the median over rounds with a
@@ -95,16 +97,30 @@ class Labs:
         for lab in self.labs.values():
             lab.close()  # type: ignore[attr-defined]
 
-    def run(self, loop: str, transport: str, out: Path, **params: object) -> dict:
-        os.environ["WSLAB_LOOP"] = loop  # the fleets inherit it too
-        with affinity({1} if self.pin else None):
-            try:
+    def run(self, loop: str, transport: str, out: Path, fresh: bool = False,
+            **params: object) -> dict:
+        """One run on ``loop``'s Lab, or (``fresh``) on a new server, whose RSS
+        growth is then this run's clients' alone: a server that served earlier
+        runs keeps their memory, so its growth says nothing per connection."""
+        import wslab
+
+        os.environ["WSLAB_LOOP"] = loop  # the server and the fleets inherit it
+        try:
+            if fresh:
+                with affinity({0} if self.pin else None):
+                    lab = wslab.Lab().start()
+            else:
                 lab = self.labs[loop]
-                run = lab.run(transport, out=str(out), progress=False,  # type: ignore[attr-defined]
-                              schedule="fixed", **params)
+            try:
+                with affinity({1} if self.pin else None):
+                    run = lab.run(transport, out=str(out), progress=False,  # type: ignore[attr-defined]
+                                  schedule="fixed", **params)
                 return run.summary
             finally:
-                shutil.rmtree(out, ignore_errors=True)
+                if fresh:
+                    lab.close()  # type: ignore[attr-defined]
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def one_round(labs: Labs, r: int, a: argparse.Namespace, tmp: Path) -> dict[tuple, dict]:
@@ -117,7 +133,7 @@ def one_round(labs: Labs, r: int, a: argparse.Namespace, tmp: Path) -> dict[tupl
         out[("latency", loop, t)] = labs.run(loop, t, tmp / f"l{r}{loop}{t}", clients=1,
                                              rate=a.rate, duration=a.duration, seed=r)
     for loop, t in variants:
-        out[("broadcast", loop, t)] = labs.run(loop, t, tmp / f"b{r}{loop}{t}",
+        out[("broadcast", loop, t)] = labs.run(loop, t, tmp / f"b{r}{loop}{t}", fresh=True,
                                                clients=a.clients, rate=a.broadcast_rate,
                                                duration=a.duration, seed=r)
     return out

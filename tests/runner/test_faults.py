@@ -100,6 +100,9 @@ def test_server_restart_is_survived_by_resuming_clients(lab, tmp_path):
     assert s["reconnects"] >= 3
     restart = run.manifest["server_restarts"][0]
     assert restart["restarted_ns"] - restart["killed_ns"] >= 0.5e9
+    # restarted_ns is when the new server began to listen: nobody got in before
+    c = run.connections
+    assert (c.loc[c.fault_ns > 0, "opened_ns"] >= restart["restarted_ns"]).all()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "tcp"])

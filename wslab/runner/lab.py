@@ -127,7 +127,9 @@ class Lab:
         self.servers = []
         _wait_until(killed_ns + int(down_s * 1e9), tick)
         self._start_workers(range(self.workers), replay=publish)
-        restarted_ns = time.monotonic_ns()
+        # the instant the first worker began to listen, not when its ready
+        # reply arrived (late under a herd of reconnecting clients)
+        restarted_ns = min(w.ready.get("listen_ns", time.monotonic_ns()) for w in self.servers)
         for server in self.servers:
             server.send("publish", replay=True, **publish)
         return {"killed_ns": killed_ns, "restarted_ns": restarted_ns,

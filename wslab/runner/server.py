@@ -102,6 +102,10 @@ async def _setup(config: dict[str, Any], channel: Channel):
     ports = config.get("ports") or {}
     reuse_port = bool(config.get("reuse_port", False))
     tls = server_context(config["tls"]) if config.get("tls") else None  # wss, https, tls
+    # When the first listener opens: clients waiting for a restarted server
+    # connect from then on, while the others start (the ready reply below can
+    # be late by seconds under a reconnecting herd).
+    listen_ns = time.monotonic_ns()
     endpoints = {}
     for name in config.get("transports") or transports.names():
         options = config.get("options", {}).get(name, {})
@@ -111,6 +115,7 @@ async def _setup(config: dict[str, Any], channel: Channel):
     rss_before_clients = meter.rss()
     loop_module = type(asyncio.get_running_loop()).__module__.split(".")[0]  # asyncio|uvloop
     channel.send({"ok": True, "pid": os.getpid(), "event_loop": loop_module,
+                  "listen_ns": listen_ns,
                   "endpoints": {n: e.url for n, e in endpoints.items()}})
 
     async def reset() -> dict:
