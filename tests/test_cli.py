@@ -29,6 +29,8 @@ CLI = [sys.executable, "-m", "wslab"]
         (["run", "websocket", "--fault", "smoke"], "unknown fault 'smoke'; allowed:"),
         (["run", "websocket", "--fault", "outage:at=9s,mode=reset"], "run publishes for 5 s"),
         (["run", "tcp", "--history", "0"], "history must be at least 1 event"),
+        (["run", "tcp", "--option", "backoff_jitter"], "--option takes NAME=VALUE"),
+        (["run", "tcp", "--option", "backoff_jitter=some"], "backoff_jitter must be one of none"),
         (["frobnicate"], "invalid choice"),
     ],
 )

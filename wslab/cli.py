@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a fault, repeatable: a proxy toxic (reset_peer:timeout=2s, "
                         "outage:at=5s,duration=1s,mode=reset, strip_upgrade, buffer) or "
                         "server_restart:at=5s,down=1s")
+    r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a transport client option, repeatable, e.g. backoff_jitter=none "
+                        "(numbers and true/false are read as such)")
     r.add_argument("--tls", choices=("1.2", "1.3"),
                    help="every transport over TLS (wss, https, tls; certificates in memory)")
     r.add_argument("--history", type=int,
@@ -93,6 +96,11 @@ def _run_config(args: argparse.Namespace):
             options[name] = getattr(args, name)
     if args.compression:
         options["compression"] = True
+    for item in args.option:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise ConfigError(f"--option takes NAME=VALUE (e.g. backoff_jitter=none), not {item!r}")
+        options[name.strip()] = _option_value(value.strip())
     return RunConfig(
         transport=args.transport, clients=args.clients, rate=args.rate,
         duration=args.duration, payload=args.payload, schedule=args.schedule,
@@ -102,6 +110,18 @@ def _run_config(args: argparse.Namespace):
         workers=args.workers, dask=args.dask, faults=args.fault, client=args.client,
         tls=args.tls,
     ).validate()
+
+
+def _option_value(text: str) -> Any:
+    """``true``/``false``, an int, a float, or the text itself."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def format_summary(run) -> str:
