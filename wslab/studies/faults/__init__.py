@@ -38,6 +38,7 @@ from .middleboxes import (
     middlebox_wall_s,
     row_of,
 )
+from .paths import run_out
 from .resume import (
     HISTORY,
     RESUMING,
@@ -62,6 +63,6 @@ __all__ = [
     "ROUND_TRIPS", "ResumePlan", "StormPlan", "TRANSPORTS", "WORKERS", "check_buffer", "check_idle_cut",
     "check_recovery", "conclusions", "connect_rate", "connect_times", "failure_reason",
     "heartbeat_s", "loss_check", "loss_row", "measure_middleboxes", "measure_resume",
-    "measure_storm", "middlebox_table", "middlebox_wall_s", "recoveries", "row_of",
+    "measure_storm", "middlebox_table", "middlebox_wall_s", "recoveries", "row_of", "run_out",
     "storm_figure", "storm_plan", "storm_row", "storm_table"
 ]
