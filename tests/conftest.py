@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import psutil
@@ -10,6 +11,12 @@ import pytest
 
 #: Scale every wait in the tests (slow or loaded machines): WSLAB_TIMEOUT_FACTOR=3
 TIMEOUT_FACTOR = float(os.environ.get("WSLAB_TIMEOUT_FACTOR", "1"))
+# pytest-xdist workers ignore SIGINT, and an ignored signal stays ignored
+# across exec: the children these tests stop with SIGINT (as Ctrl-C would)
+# would never see it. A handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 #: set by .ci/run: a test that needs a system part (root, tcpdump, ip, papermill)
 #: fails instead of skipping, so CI never passes by silently skipping it
 STRICT = os.environ.get("WSLAB_CI", "") not in ("", "0")

@@ -84,8 +84,9 @@ def test_process_form_arms_outages_and_reports_them(echo_port):
         start = time.monotonic_ns()
         assert proxy.request("arm", start_at_ns=start)["armed_at_ns"] == start
         assert wait_until(lambda: proxy.request("stats")["faults"], 5)
-        with socket.create_connection(("127.0.0.1", port), timeout=5 * TIMEOUT_FACTOR) as s:
-            with pytest.raises(ConnectionResetError):  # reset on accept: the server is "down"
+        # reset on accept: the server is "down" (the RST may even beat connect's return)
+        with pytest.raises(ConnectionResetError):
+            with socket.create_connection(("127.0.0.1", port), timeout=5 * TIMEOUT_FACTOR) as s:
                 s.sendall(b"x")
                 s.recv(1)
         faults = proxy.request("stats")["faults"]
