@@ -93,9 +93,16 @@ def test_oversize_messages_close_with_1009(lab):
         t = _t(lab, name)
         got[name] = (_run(probe(t.host, t.port, _ws_case(t, whole), 5 * TIMEOUT_FACTOR)).label,
                      _run(probe(t.host, t.port, _ws_case(t, fragments), 5 * TIMEOUT_FACTOR)).label)
-    assert got == {"websocket": ("101 + close 1009", "101 + close 1009"),
-                   "aiohttp-ws": ("101 + close 1009", "101 + close 1009"),
-                   "picows": ("101 + close 1009", "101 + close 1000")}
+    # A server that refuses from the frame header closes while most of the frame
+    # is still unread: its kernel then sends an RST, which can overtake the close
+    # frame on the way (seen with aiohttp under load). Refused either way; what
+    # matters is that no such message is ever accepted (close 1000 for a whole frame).
+    refused = {"101 + close 1009", "101 + plain close"}
+    assert all(got[name][0] in refused for name in WS), got
+    assert {name: got[name][1] for name in WS} == {
+        "websocket": "101 + close 1009", "aiohttp-ws": "101 + close 1009",
+        "picows": "101 + close 1000"}
+    assert [got[name][0] for name in WS].count("101 + close 1009") >= 1, got
 
 
 def test_compression_bomb_is_stopped_by_the_decompressed_limit(lab):
