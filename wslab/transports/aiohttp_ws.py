@@ -6,7 +6,7 @@ serve it: one handler per connection that waits for the stream and awaits
 ``send_str`` per event (aiohttp has no synchronous broadcast), and a client
 from ``ClientSession.ws_connect``. Beside the other two it shows what a
 library's design costs (claim C5). The fallback transport serves its
-``/ws`` with the same handler (`ws_handler`).
+``/ws`` with the same handler (`WsHandler`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,26 @@ from ._http import new_session, parse_since, sockets_of, start_app
 from .base import Bind, ClientContext, Endpoint, Transport
 from .websocket import MAX_MESSAGE
 
-__all__ = ["AiohttpWsTransport", "ws_handler"]
+__all__ = ["AiohttpWsTransport", "WsHandler"]
 
 
-async def ws_handler(hub: Hub, request: web.Request) -> web.WebSocketResponse:
+class WsHandler:
+    """The aiohttp handler of a WebSocket endpoint; ``live`` counts open sockets
+    (as `wslab.transports.sse.StreamHandler` and `LongPollHandler` count theirs)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.live = 0
+
+    async def __call__(self, request: web.Request) -> web.WebSocketResponse:
+        self.live += 1
+        try:
+            return await _serve(self.hub, request)
+        finally:
+            self.live -= 1
+
+
+async def _serve(hub: Hub, request: web.Request) -> web.WebSocketResponse:
     """A WebSocket: history after ``since``, then every new event as a text frame."""
     since = parse_since(request)
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE)
@@ -57,19 +73,10 @@ class AiohttpWsTransport(Transport):
     baseline = False  # not one of the five every comparison measures
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        live = 0
-
-        async def handler(request: web.Request) -> web.WebSocketResponse:
-            nonlocal live
-            live += 1
-            try:
-                return await ws_handler(hub, request)
-            finally:
-                live -= 1
-
+        handler = WsHandler(hub)
         app = web.Application()
         app.router.add_get("/ws", handler)
-        return await start_app(app, bind, "/ws", lambda: live)
+        return await start_app(app, bind, "/ws", lambda: handler.live)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         session = new_session(ctx)

@@ -40,7 +40,7 @@ from ..core.errors import ConfigError, RunError
 from ..core.hub import Hub
 from . import register
 from ._http import check_headers, close_session, get_events, new_session, sockets_of, start_app
-from .aiohttp_ws import ws_handler
+from .aiohttp_ws import WsHandler
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 from .long_poll import LongPollHandler
 from .sse import StreamHandler, read_stream
@@ -84,22 +84,12 @@ class FallbackTransport(Transport):
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        stream, long_poll = StreamHandler(hub), LongPollHandler(hub)
-        sockets = 0
-
-        async def ws(request: web.Request) -> web.WebSocketResponse:
-            nonlocal sockets
-            sockets += 1
-            try:
-                return await ws_handler(hub, request)
-            finally:
-                sockets -= 1
-
+        ws, stream, long_poll = WsHandler(hub), StreamHandler(hub), LongPollHandler(hub)
         app = web.Application()
         app.router.add_get("/ws", ws)
         app.router.add_get("/sse", stream)
         app.router.add_get("/long-poll", long_poll)
-        return await start_app(app, bind, "/", lambda: stream.live + long_poll.held + sockets)
+        return await start_app(app, bind, "/", lambda: ws.live + stream.live + long_poll.held)
 
     # -- client ---------------------------------------------------------------
     async def connect_once(self, ctx: ClientContext) -> None:
