@@ -48,13 +48,26 @@ def batch_body(events) -> bytes:
 
 
 async def start_app(
-    app: web.Application, bind: Bind, path: str, live: Callable[[], int] | None = None
+    app: web.Application, bind: Bind, path: str, live: Callable[[], int] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Endpoint:
-    """Serve ``app`` on ``bind``; the endpoint's url ends with ``path``."""
+    """Serve ``app`` on ``bind``; the endpoint's url ends with ``path``.
+
+    Server option ``keepalive_timeout`` (s): aiohttp closes a connection
+    idle for that long, including one whose request head never ended (a
+    slowloris, C10 in docs/questions.md); unset, aiohttp's own 3,630 s.
+    """
+    extra: dict[str, Any] = {}
+    timeout = (options or {}).get("keepalive_timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(f"keepalive_timeout must be a positive number of seconds, "
+                              f"not {timeout!r}")
+        extra["keepalive_timeout"] = float(timeout)
     # handler_cancellation: a held long poll or an SSE stream whose client has
     # gone is cancelled at once instead of waiting for its next event.
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           handler_cancellation=True, shutdown_timeout=1.0)
+                           handler_cancellation=True, shutdown_timeout=1.0, **extra)
     await runner.setup()
     site = web.TCPSite(runner, bind.host, bind.port, backlog=4096, ssl_context=bind.ssl,
                        **bind.kwargs())

@@ -21,7 +21,7 @@ from ..core.hub import Hub
 from . import register
 from ._http import new_session, parse_since, sockets_of, start_app
 from .base import Bind, ClientContext, Endpoint, Transport
-from .websocket import MAX_MESSAGE
+from .websocket import MAX_MESSAGE, origin_allowed, origins_option
 
 __all__ = ["AiohttpWsTransport", "WsHandler"]
 
@@ -30,11 +30,16 @@ class WsHandler:
     """The aiohttp handler of a WebSocket endpoint; ``live`` counts open sockets
     (as `wslab.transports.sse.StreamHandler` and `LongPollHandler` count theirs)."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, origins: tuple[str | None, ...] | None = None) -> None:
         self.hub = hub
         self.live = 0
+        self.origins = origins  # the allow-list (`origins_option`); None: any Origin
 
     async def __call__(self, request: web.Request) -> web.WebSocketResponse:
+        if not origin_allowed(self.origins, request.headers.get("Origin")):
+            # refused before the upgrade, as websockets does (RFC 6455 §4.2.2 item 4:
+            # "an appropriate HTTP error code (such as 403 Forbidden)")
+            raise web.HTTPForbidden(text="Origin not allowed")
         self.live += 1
         try:
             return await _serve(self.hub, request)
@@ -73,10 +78,10 @@ class AiohttpWsTransport(Transport):
     baseline = False  # not one of the five every comparison measures
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        handler = WsHandler(hub)
+        handler = WsHandler(hub, origins_option(options))
         app = web.Application()
         app.router.add_get("/ws", handler)
-        return await start_app(app, bind, "/ws", lambda: handler.live)
+        return await start_app(app, bind, "/ws", lambda: handler.live, options)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         session = new_session(ctx)

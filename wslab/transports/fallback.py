@@ -44,7 +44,7 @@ from .aiohttp_ws import WsHandler
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
 from .long_poll import LongPollHandler
 from .sse import StreamHandler, read_stream
-from .websocket import MAX_MESSAGE
+from .websocket import MAX_MESSAGE, origins_option
 
 __all__ = ["KINDS", "FallbackTransport", "NegotiationFailed"]
 
@@ -84,12 +84,14 @@ class FallbackTransport(Transport):
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        ws, stream, long_poll = WsHandler(hub), StreamHandler(hub), LongPollHandler(hub)
+        ws, stream, long_poll = (WsHandler(hub, origins_option(options)), StreamHandler(hub),
+                                 LongPollHandler(hub))
         app = web.Application()
         app.router.add_get("/ws", ws)
         app.router.add_get("/sse", stream)
         app.router.add_get("/long-poll", long_poll)
-        return await start_app(app, bind, "/", lambda: ws.live + stream.live + long_poll.held)
+        return await start_app(app, bind, "/", lambda: ws.live + stream.live + long_poll.held,
+                               options)
 
     # -- client ---------------------------------------------------------------
     async def connect_once(self, ctx: ClientContext) -> None:

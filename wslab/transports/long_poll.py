@@ -74,7 +74,7 @@ class LongPollTransport(Transport):
         long_poll = LongPollHandler(hub)
         app = web.Application()
         app.router.add_get("/long-poll", long_poll)
-        return await start_app(app, bind, "/long-poll", lambda: long_poll.held)
+        return await start_app(app, bind, "/long-poll", lambda: long_poll.held, options)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         timeout = float(ctx.options.get("timeout", 30.0))

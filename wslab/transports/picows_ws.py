@@ -27,6 +27,8 @@ from picows import (
     WSMsgType,
     WSTransport,
     WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
     ws_connect,
     ws_create_server,
 )
@@ -34,7 +36,7 @@ from picows import (
 from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
-from .websocket import MAX_MESSAGE
+from .websocket import MAX_MESSAGE, origin_allowed, origins_option
 
 __all__ = ["PicowsTransport"]
 
@@ -94,7 +96,13 @@ class PicowsTransport(Transport):
 
         hub.subscribe(on_publish)
 
-        def factory(request: WSUpgradeRequest) -> WSListener:
+        origins = origins_option(options)
+        forbidden = WSUpgradeResponse.create_error_response(403, b"Origin not allowed")
+
+        def factory(request: WSUpgradeRequest) -> WSListener | WSUpgradeResponseWithListener:
+            if not origin_allowed(origins, request.headers.get("Origin")):
+                # RFC 6455 §4.2.2 item 4: refused before the upgrade, as websockets does
+                return WSUpgradeResponseWithListener(forbidden, None)
             query = parse_qs(urlsplit(request.path.decode("ascii", "replace")).query)
             try:
                 since = int(query.get("since", ["0"])[0])

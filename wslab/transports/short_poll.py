@@ -58,7 +58,7 @@ class ShortPollTransport(Transport):
 
         app = web.Application()
         app.router.add_get("/poll", poll)
-        return await start_app(app, bind, "/poll")
+        return await start_app(app, bind, "/poll", options=options)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         interval = float(ctx.options.get("interval", 1.0))

@@ -123,7 +123,7 @@ class SseTransport(Transport):
         stream = StreamHandler(hub)
         app = web.Application()
         app.router.add_get("/sse", stream)
-        return await start_app(app, bind, "/sse", lambda: stream.live)
+        return await start_app(app, bind, "/sse", lambda: stream.live, options)
 
     async def connect_once(self, ctx: ClientContext) -> None:
         ping = float(ctx.options.get("ping", 15.0))

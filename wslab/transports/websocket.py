@@ -13,6 +13,7 @@ server feed that connection from a per-client queue and sender task instead.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,17 +22,53 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin, Subprotocol
 
 from ..core.errors import ConfigError
 from ..core.hub import Hub
 from . import register
 from .base import Bind, ClientContext, Endpoint, Transport
 
-__all__ = ["FANOUTS", "MAX_MESSAGE", "WebSocketTransport"]
+__all__ = ["FANOUTS", "MAX_MESSAGE", "WebSocketTransport", "origin_allowed",
+           "origins_option", "subprotocols_option"]
 
 #: how the server feeds a connection: one `websockets.broadcast`, or a queue per client
 FANOUTS = ("broadcast", "queue")
 MAX_MESSAGE = 2**21  # larger messages are refused with close code 1009 (RFC 6455 §7.4.1)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 tchar
+
+
+def origins_option(options: Mapping[str, Any]) -> tuple[str | None, ...] | None:
+    """The server option ``origins``: ``None`` (any Origin is admitted) or the
+    allowed ``Origin`` values, ``None`` among them admitting a handshake that
+    sends none (every non-browser client; a browser always sends one, RFC 6455
+    §4.1 item 8). Shared by the three WebSocket servers (C10 in docs/questions.md)."""
+    origins = options.get("origins")
+    if origins is None:
+        return None
+    if isinstance(origins, str) or not all(o is None or isinstance(o, str) for o in origins):
+        raise ConfigError(f"origins must be a list of Origin strings (None: no Origin "
+                          f"header), not {origins!r}")
+    return tuple(origins)
+
+
+def origin_allowed(origins: tuple[str | None, ...] | None, origin: str | None) -> bool:
+    """Is a handshake with ``Origin`` ``origin`` (``None``: absent) admitted?
+    The comparison is exact (RFC 6454 §6.2 serialises an origin one way)."""
+    return origins is None or origin in origins
+
+
+def subprotocols_option(value: Any) -> list[Subprotocol] | None:
+    """The ``subprotocols`` option (server: supported, client: offered), a list of
+    tokens (RFC 6455 §4.1 item 10: ``Sec-WebSocket-Protocol`` values are HTTP
+    tokens, RFC 9110 §5.6.2), or None for no header; `ConfigError` otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(v, str) and _TOKEN.fullmatch(v)
+                                         for v in value):
+        raise ConfigError(f"subprotocols must be a list of tokens such as ['chat.v1'] "
+                          f"(or None: no header), not {value!r}")
+    return [Subprotocol(v) for v in value]
 
 
 async def _serve_queue(ws, hub: Hub, since: int, queues: set) -> None:
@@ -59,7 +96,12 @@ class WebSocketTransport(Transport):
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
-        merged = super().validate_options(options)
+        # "subprotocols" has no default in client_options (absent: no header, and
+        # the recorded options of runs without it stay as they were)
+        offered = {k: v for k, v in options.items() if k == "subprotocols"}
+        merged = super().validate_options({k: v for k, v in options.items() if k not in offered})
+        if offered:
+            merged["subprotocols"] = subprotocols_option(offered["subprotocols"])
         if not isinstance(merged["compression"], bool):
             raise ConfigError(f"compression must be true or false, not {merged['compression']!r}")
         if merged["fanout"] not in FANOUTS:
@@ -101,14 +143,18 @@ class WebSocketTransport(Transport):
                 conns.discard(ws)
 
         # None: any Origin; set it to check the Origin (C10 in docs/questions.md)
-        origins = options.get("origins")
+        origins = origins_option(options)
         server = await serve(
             handler,
             bind.host,
             bind.port,
             compression="deflate",  # accepted only when the client offers it
             max_size=MAX_MESSAGE,
-            origins=origins,
+            # the server's preference order (RFC 6455 §4.2.2 item 5.4): it
+            # picks the first it supports that the client offers; None: no
+            # Sec-WebSocket-Protocol header, whatever the client offers
+            subprotocols=subprotocols_option(options.get("subprotocols")),
+            origins=None if origins is None else [None if o is None else Origin(o) for o in origins],
             # Heartbeats are off unless the server options set them (presence,
             # C9 in docs/questions.md): a ping every ``ping_interval`` s, the
             # connection failed when no pong came within ``ping_timeout`` s.
@@ -140,6 +186,7 @@ class WebSocketTransport(Transport):
                 f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",  # resume after last_seq
                 compression=compression,
                 max_size=MAX_MESSAGE,
+                subprotocols=ctx.options.get("subprotocols"),  # offered; None: no header
                 ping_interval=None,
                 open_timeout=60,
                 close_timeout=2,
