@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from wslab.core.errors import ConfigError
-from wslab.core.events import SCHEDULES, Event, PayloadPool, encode, schedule_offsets
+from wslab.core.events import (
+    PAYLOAD_KINDS,
+    SCHEDULES,
+    Event,
+    PayloadPool,
+    check_payload_kind,
+    encode,
+    json_records,
+    schedule_offsets,
+)
 from wslab.core.wire import decode_header
 
 
@@ -72,3 +81,44 @@ def test_push_recorder_parses_the_same_as_decode_header():
     assert ctx.last_seq == 10**9 and list(ctx.received) == [42, 42, 42]
     ctx.set_target(10**9)
     assert ctx.finished.is_set()
+
+
+@pytest.mark.parametrize("kind", PAYLOAD_KINDS)
+@pytest.mark.parametrize("size", [0, 1, 63, 1000])
+def test_every_payload_kind_has_the_size_and_makes_a_json_body(kind, size):
+    pool = PayloadPool(size, 4, kind=kind)
+    for seq in range(1, 60):
+        payload = pool.payload(seq)
+        assert len(payload) == size
+        assert json.loads(encode(seq, 10**15, payload))["seq"] == seq  # still valid JSON
+    assert pool.payload(5) == PayloadPool(size, 4, kind=kind).payload(5)  # seeded
+
+
+def test_random_kind_is_the_default_and_keeps_earlier_bytes():
+    assert PayloadPool(64, 1).payload(9) == PayloadPool(64, 1, kind="random").payload(9)
+    # bytes the pool gave before payload kinds existed (runs stored then stay comparable)
+    assert PayloadPool(64, 1).payload(1)[:24] == b"Co6ZsiC5xTzRAY9fXhcWLVa4"
+    assert PayloadPool(64, 1).payload(500)[:24] == b"75wmnxfErozpuwyh5I8luXj0"
+
+
+def test_json_payloads_are_records_that_vary_and_repeated_ones_do_not():
+    pool, same = PayloadPool(2000, 2, kind="json"), PayloadPool(2000, 2, kind="repeated")
+    text = json.loads(b'"%s"' % pool.payload(3))  # the JSON string's contents
+    first = json.loads(text[: text.index("}") + 1])
+    assert first["type"] in ("trade", "quote", "chat") and "ts" in first
+    assert len({pool.payload(s) for s in range(1, 40)}) == 39
+    assert {same.payload(s) for s in range(1, 40)} == {same.payload(1)}
+
+
+def test_json_records_are_seeded_and_varied():
+    a, b = json_records(1, 300), json_records(1, 300)
+    assert a == b and a != json_records(2, 300)
+    assert {r["type"] for r in a} == {"trade", "quote", "chat"}
+    assert len({r.get("sym") for r in a}) > 5
+
+
+def test_unknown_payload_kind_is_refused_naming_the_kinds():
+    with pytest.raises(ConfigError, match="random, json, repeated"):
+        PayloadPool(10, 0, kind="zeros")
+    with pytest.raises(ConfigError, match="payload_kind must be one of"):
+        check_payload_kind("JSON")

@@ -104,3 +104,10 @@ def test_each_transport_validates_its_own_options():
             cfg(transport="strict-test", options={"volume": 3})
     finally:
         transports._REGISTRY.pop("strict-test")
+
+
+def test_payload_kind_is_checked_before_anything_starts():
+    assert RunConfig(transport="tcp").validate().payload_kind == "random"
+    assert RunConfig(transport="tcp", payload_kind="json").validate().payload_kind == "json"
+    with pytest.raises(ConfigError, match="payload_kind must be one of random, json, repeated"):
+        RunConfig(transport="tcp", payload_kind="zeros").validate()

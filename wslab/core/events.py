@@ -7,8 +7,20 @@ transports are the transport's own overhead::
 
 ``seq`` is run-wide and increasing from 1, ``t`` is ``published_ns`` (the
 server's CLOCK_MONOTONIC at publish time, comparable across processes on one
-host) and ``p`` is the payload: ``payload`` bytes of seeded printable ASCII (not
-a repeated letter, which would flatter compression).
+host) and ``p`` is the payload: ``payload`` bytes whose content is the run's
+payload kind (`PAYLOAD_KINDS`):
+
+- ``random`` (the default): seeded printable ASCII, a different slice for
+  every event (not a repeated letter, which would flatter compression);
+- ``json``: a window of a seeded stream of realistic JSON records (trades,
+  quotes and chat messages with varied symbols, prices, users and words),
+  starting at a record boundary and carried as a JSON string (quotes escaped,
+  as an envelope that wraps an application's message carries it); each event
+  gets a different window;
+- ``repeated``: the ``json`` window of event 1, the same for every event (the
+  best case for a compressor that keeps its context between messages).
+
+Every kind gives exactly ``payload`` bytes, so byte counts compare across kinds.
 
 Schedules are open loop: event times are drawn up front from the seed and the
 publisher emits at those times whether or not clients keep up, so a slow
@@ -18,6 +30,7 @@ coordinated omission).
 
 from __future__ import annotations
 
+import json
 import string
 from typing import NamedTuple
 
@@ -26,14 +39,19 @@ import numpy as np
 from .errors import ConfigError
 
 __all__ = [
+    "PAYLOAD_KINDS",
     "SCHEDULES",
     "Event",
     "PayloadPool",
+    "check_payload_kind",
     "encode",
+    "json_records",
     "schedule_offsets",
 ]
 
 SCHEDULES = ("fixed", "poisson", "burst")
+#: what an event's payload holds (see the module docstring)
+PAYLOAD_KINDS = ("random", "json", "repeated")
 
 _ALPHABET = np.frombuffer((string.ascii_letters + string.digits).encode(), dtype=np.uint8)
 
@@ -57,22 +75,119 @@ class Event(NamedTuple):
         return cls(seq, published_ns, encode(seq, published_ns, payload))
 
 
+def check_payload_kind(kind: object) -> str:
+    """``kind`` if it is one of `PAYLOAD_KINDS`, `ConfigError` naming them otherwise."""
+    if kind not in PAYLOAD_KINDS:
+        raise ConfigError(f"payload_kind must be one of {', '.join(PAYLOAD_KINDS)}, "
+                          f"not {kind!r}")
+    return str(kind)
+
+
+_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "TSLA", "META", "BRK.B", "JPM", "V",
+            "XOM", "UNH", "EURUSD", "BTC-USD", "ETH-USD")
+_VENUES = ("XNAS", "XNYS", "BATS", "ARCX", "IEXG")
+_ROOMS = ("general", "random", "support", "dev", "ops", "design")
+_WORDS = ("the", "a", "deploy", "is", "done", "can", "you", "check", "build", "failed", "on",
+          "main", "thanks", "looks", "good", "to", "me", "merge", "after", "lunch", "why",
+          "latency", "went", "up", "again", "ping", "server", "restart", "fixed", "it", "now",
+          "review", "please", "ok", "sure", "tomorrow", "meeting", "at", "noon", "coffee")
+
+
+def json_records(seed: int, count: int) -> list[dict]:
+    """``count`` seeded records of a realistic feed: trades, quotes and chat messages.
+
+    Field values vary the way a real feed's do (symbols from a short list,
+    prices on a random walk, sizes in round lots, users and words drawn from
+    vocabularies), so a compressor finds the repetition of keys and common
+    values that real JSON has, no more.
+    """
+    rng = np.random.default_rng(seed)
+    price = {s: float(rng.uniform(20, 900)) for s in _SYMBOLS}
+    ts = 1_767_225_600_000 + int(rng.integers(0, 86_400_000))  # ms since the epoch
+    out: list[dict] = []
+    for _ in range(count):
+        ts += int(rng.integers(1, 250))
+        kind = rng.choice(3, p=(0.45, 0.35, 0.2))
+        sym = _SYMBOLS[int(rng.integers(len(_SYMBOLS)))]
+        price[sym] = max(1.0, price[sym] * (1 + rng.normal(0, 0.0008)))
+        if kind == 0:
+            out.append({"type": "trade", "sym": sym, "px": round(price[sym], 2),
+                        "qty": int(rng.integers(1, 50)) * 100,
+                        "side": "buy" if rng.random() < 0.5 else "sell",
+                        "venue": _VENUES[int(rng.integers(len(_VENUES)))], "ts": ts})
+        elif kind == 1:
+            spread = round(float(rng.uniform(0.01, 0.08)), 2)
+            out.append({"type": "quote", "sym": sym, "bid": round(price[sym] - spread, 2),
+                        "ask": round(price[sym] + spread, 2),
+                        "bsz": int(rng.integers(1, 90)) * 100,
+                        "asz": int(rng.integers(1, 90)) * 100, "ts": ts})
+        else:
+            words = rng.choice(len(_WORDS), int(rng.integers(3, 14)))
+            out.append({"type": "chat", "room": _ROOMS[int(rng.integers(len(_ROOMS)))],
+                        "user": f"user{int(rng.integers(1, 500))}",
+                        "text": " ".join(_WORDS[int(w)] for w in words), "ts": ts,
+                        "id": int(rng.integers(10**9, 10**10))})
+    return out
+
+
+def _json_pool(size: int, seed: int, pool: int) -> tuple[bytes, list[int]]:
+    """Escaped JSON records back to back (at least ``size + pool`` bytes) and
+    where each record starts."""
+    parts: list[bytes] = []
+    starts: list[int] = []
+    total, batch, k = 0, 512, 0
+    while total < size + pool or len(starts) < 2:
+        for record in json_records(seed * 1_000 + k, batch):
+            # a JSON string's contents: the record's quotes escaped (RFC 8259 §7)
+            text = json.dumps(json.dumps(record, separators=(",", ":")))[1:-1].encode()
+            starts.append(total)
+            parts.append(text)
+            total += len(text)
+        k += 1
+    return b"".join(parts), starts
+
+
 class PayloadPool:
-    """Seeded printable payloads: event k gets a slice of a random pool.
+    """Seeded payloads of ``size`` bytes: event k gets a slice of a pool.
 
     Slicing a pool is cheap on the publish path and gives each event different
-    bytes, so permessage-deflate sees realistic (not degenerate) input.
+    bytes (``kind`` ``random`` and ``json``), so permessage-deflate sees
+    realistic (not degenerate) input; ``repeated`` gives every event the same.
     """
 
-    def __init__(self, size: int, seed: int, pool: int = 65_536) -> None:
-        rng = np.random.default_rng(seed)
+    def __init__(self, size: int, seed: int, pool: int = 65_536, kind: str = "random") -> None:
         self.size = size
-        self._pool = _ALPHABET[rng.integers(0, len(_ALPHABET), size + pool)].tobytes()
-        self._span = pool
+        self.kind = check_payload_kind(kind)
+        if kind == "random":  # unchanged: the bytes of earlier runs stay the same
+            rng = np.random.default_rng(seed)
+            self._pool = _ALPHABET[rng.integers(0, len(_ALPHABET), size + pool)].tobytes()
+            self._starts: list[int] | None = None
+            self._span = pool
+        else:
+            # a pool much longer than deflate's 32 KiB window (RFC 1951 §2), so an
+            # event rarely finds its own bytes in the history of the events before it
+            self._pool, starts = _json_pool(size, seed, max(16 * pool, 4 * size))
+            # windows begin at record boundaries with room for ``size`` bytes after them
+            self._starts = [s for s in starts if s + size <= len(self._pool)]
+            self._span = len(self._starts)
+        self._first = self._slice(1)
+
+    def _slice(self, seq: int) -> bytes:
+        if self._starts is None:
+            start = (seq * 7919) % self._span
+        else:
+            start = self._starts[(seq * 7919) % self._span]
+        out = self._pool[start : start + self.size]
+        if self._starts is not None:
+            # a window cut inside an escape (``\"``) would end the string early
+            tail = len(out) - len(out.rstrip(b"\\"))
+            if tail % 2:
+                out = out[:-1] + b" "
+        return out
 
     def payload(self, seq: int) -> bytes:
-        start = (seq * 7919) % self._span
-        return self._pool[start : start + self.size]
+        """The payload of event ``seq`` (``size`` bytes)."""
+        return self._first if self.kind == "repeated" else self._slice(seq)
 
 
 def encode(seq: int, published_ns: int, payload: bytes) -> bytes:

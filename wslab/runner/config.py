@@ -16,7 +16,7 @@ from typing import Any
 from .. import transports
 from ..core.addresses import check_loopback
 from ..core.errors import ConfigError
-from ..core.events import SCHEDULES
+from ..core.events import SCHEDULES, check_payload_kind
 from ..core.tls import check_version as check_tls_version
 
 __all__ = ["LIMITS", "RunConfig", "check_loopback", "max_clients"]
@@ -58,6 +58,9 @@ class RunConfig:
     rate: float = 10.0
     duration: float = 5.0
     payload: int = 64
+    # what the payload bytes hold: "random" (seeded printable ASCII), "json"
+    # (realistic records) or "repeated" (one JSON window for every event)
+    payload_kind: str = "random"
     schedule: str = "poisson"
     seed: int = 0
     interval: float | None = None  # short-poll only
@@ -100,6 +103,7 @@ class RunConfig:
                 f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}"
             )
         self.payload = _int("payload", self.payload, 0, LIMITS["payload"])
+        self.payload_kind = check_payload_kind(self.payload_kind)
         self.seed = _int("seed", self.seed, 0, 2**63 - 1)
         self.burst = _int("burst", self.burst, 1, 100_000)
         self.workers = _int("workers", self.workers, 1, LIMITS["workers"])

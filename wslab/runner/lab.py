@@ -248,7 +248,7 @@ class Lab:
                     if len(self.servers) > 1 or state.proxy or restarts else None)
         publish = {"schedule": cfg.schedule, "rate": cfg.rate, "duration": cfg.duration,
                    "payload": cfg.payload, "seed": cfg.seed, "burst": cfg.burst,
-                   "start_at_ns": start_at}
+                   "start_at_ns": start_at, "payload_kind": cfg.payload_kind}
         timeout = cfg.duration * 1.5 + 30 + sum(r.down for r in restarts)
         try:
             if state.proxy is not None:

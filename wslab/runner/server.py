@@ -27,7 +27,8 @@ __all__ = ["publish_schedule"]
 
 async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
                            start_at_ns: int | None = None,
-                           replay: bool = False) -> tuple[int, int, int]:
+                           replay: bool = False, payload_kind: str = "random",
+                           ) -> tuple[int, int, int]:
     """Publish one event at each offset (seconds from now, or from
     ``start_at_ns`` on CLOCK_MONOTONIC); open loop.
 
@@ -42,9 +43,10 @@ async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
     once, stamped with the time it was *due*, so clients that resume get
     them from the history and their latency includes the outage. The
     events the server rebuilt before it listened (`replay_due`) are not
-    published again.
+    published again. ``payload_kind``: what the payloads hold
+    (`wslab.core.events.PAYLOAD_KINDS`).
     """
-    pool = PayloadPool(payload, seed)
+    pool = PayloadPool(payload, seed, kind=payload_kind)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     if start_at_ns is not None:
@@ -94,7 +96,9 @@ async def _setup(config: dict[str, Any], channel: Channel):
         # the rebuilt events it already has (duplicates).
         offsets = schedule_offsets(replay["schedule"], replay["rate"], replay["duration"],
                                    replay["seed"], replay.get("burst", 10))
-        replay_due(hub, offsets, PayloadPool(replay["payload"], replay["seed"]),
+        pool = PayloadPool(replay["payload"], replay["seed"],
+                           kind=replay.get("payload_kind", "random"))
+        replay_due(hub, offsets, pool,
                    replay["start_at_ns"] / 1e9, time.monotonic_ns())
     # Worker k of a multi-worker server binds the ports worker 0 got, with
     # SO_REUSEPORT; each worker publishes the same seeded schedule from a
@@ -126,12 +130,12 @@ async def _setup(config: dict[str, Any], channel: Channel):
 
     async def publish(schedule: str, rate: float, duration: float, payload: int, seed: int,
                       burst: int = 10, start_at_ns: int | None = None,
-                      replay: bool = False) -> dict:
+                      replay: bool = False, payload_kind: str = "random") -> dict:
         offsets = schedule_offsets(schedule, rate, duration, seed, burst)
         live = {n: e.connections() for n, e in endpoints.items() if e.connections}
         meter.start()
         count, start_ns, end_ns = await publish_schedule(hub, offsets, payload, seed,
-                                                         start_at_ns, replay)
+                                                         start_at_ns, replay, payload_kind)
         return {"published": count, "start_ns": start_ns, "end_ns": end_ns,
                 "live_connections": live}
 
