@@ -31,6 +31,7 @@ def _runs(repeats: int = 4) -> pd.DataFrame:
 def test_plan_sizes_and_description():
     q, f = im.plan(True), im.plan(False)
     assert q.runs == 2 * 4 and f.runs == f.repeats * 4
+    assert im.body_bytes(q) == len(b"{\"seq\":1000,\"t\":1000000000000,\"p\":\"\"}") + 64
     assert f.clients > q.clients and "runs" in f.describe()
 
 

@@ -29,11 +29,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .. import stats
+from ..core.events import encode
 from ..experiment import Experiment
 from ..models import ws_frame_header_bytes
 from ..plots import transport_colors
 
-__all__ = ["FLOOR", "IMPLEMENTATIONS", "Plan", "experiment", "plan", "plot_ratios",
+__all__ = ["FLOOR", "IMPLEMENTATIONS", "Plan", "body_bytes", "experiment", "plan", "plot_ratios",
            "protocol_bytes", "ratio_table"]
 
 IMPLEMENTATIONS = ("websocket", "aiohttp-ws", "picows")
@@ -118,6 +119,12 @@ def printable(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                     zip(table[col], table[col + " low"], table[col + " high"], strict=True)]
     out["n (repeats)"] = table["p50 / tcp n"]
     return out
+
+
+def body_bytes(p: Plan) -> int:
+    """Size of one event body of this plan (`wslab.core.events.encode`: seq and a
+    13-digit CLOCK_MONOTONIC stamp around the payload), for the framing model."""
+    return len(encode(1000, 10**12, b"x" * p.payload))
 
 
 def protocol_bytes(runs: pd.DataFrame, body_bytes: float) -> pd.DataFrame:
