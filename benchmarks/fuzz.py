@@ -40,30 +40,17 @@ from collections import Counter
 import psutil
 
 import wslab
-from wslab.net.hostile.campaign import CampaignResult, Target, campaign, served, targets
+from wslab.net.hostile.campaign import (
+    KINDS_OF_ANSWER,
+    CampaignResult,
+    Target,
+    answer_kind,
+    campaign,
+    targets,
+)
 
-GROUPS = ("HTTP 400", "HTTP 431", "HTTP 4xx", "HTTP 5xx", "close 1002", "close 1007",
-          "close 1009", "close other", "plain close", "served", "no answer", "answered")
-
-
-def group(label: str) -> str:
-    """The refusal kind of a probe's label (`wslab.net.hostile.probe.Outcome`)."""
-    if label in ("HTTP 400", "HTTP 431"):
-        return label
-    if served(label):
-        return "served"
-    if label.startswith("HTTP 4"):
-        return "HTTP 4xx"
-    if label.startswith("HTTP 5"):
-        return "HTTP 5xx"
-    if label.startswith("101 + close "):
-        code = label.removeprefix("101 + ")
-        return code if code in ("close 1002", "close 1007", "close 1009") else "close other"
-    if label.endswith("plain close"):
-        return "plain close"
-    if label.endswith("no answer"):
-        return "no answer"
-    return label
+GROUPS = KINDS_OF_ANSWER
+group = answer_kind  # the refusal kind of a probe's label
 
 
 def _established(pid: int, port: int) -> int:

@@ -110,8 +110,12 @@ class PicowsTransport(Transport):
                 since = 0
             return _ServerSide(hub, since, conns)
 
+        # A handshake not complete within open_timeout s is dropped (a slowloris
+        # holds no slot longer); picows' default, 5 s
         server = await ws_create_server(factory, bind.host, bind.port, backlog=4096,
                                         max_frame_size=MAX_MESSAGE, ssl=bind.ssl,
+                                        websocket_handshake_timeout=options.get(
+                                            "open_timeout", 5.0),
                                         **bind.kwargs())
         port = server.sockets[0].getsockname()[1]
 

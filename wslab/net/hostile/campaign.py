@@ -23,8 +23,8 @@ from .cases import FAR, LENIENT, Case, generate
 from .probe import Outcome, probe
 from .wire import request, upgrade_request
 
-__all__ = ["ENDPOINTS", "CampaignResult", "Target", "campaign", "health", "hold_half_open",
-           "served", "targets"]
+__all__ = ["ENDPOINTS", "KINDS_OF_ANSWER", "CampaignResult", "Target", "answer_kind", "campaign",
+           "health", "hold_half_open", "served", "targets"]
 
 #: the kit's endpoints by transport name: (kind, path) of each thing to attack;
 #: ``None`` for the path: the URL's own. (The fallback endpoint serves three.)
@@ -88,6 +88,34 @@ def served(label: str) -> bool:
     """Does a probe's label say the server served the case (not a refusal)?"""
     return (label.startswith("HTTP 2") or label == "HTTP 101"
             or label in ("101 + close 1000", "101 + close 3000"))
+
+
+#: what `answer_kind` groups a probe's label into: the refusals (HTTP 400, 431,
+#: other 4xx, 5xx; close 1002 protocol error, 1007 invalid data, 1009 too big,
+#: RFC 6455 §7.4.1; another close code; a plain TCP close), ``served``, and
+#: ``no answer`` (nothing within the probe's bound) or ``answered`` (raw TCP)
+KINDS_OF_ANSWER = ("HTTP 400", "HTTP 431", "HTTP 4xx", "HTTP 5xx", "close 1002", "close 1007",
+                   "close 1009", "close other", "plain close", "served", "no answer", "answered")
+
+
+def answer_kind(label: str) -> str:
+    """The kind of answer (one of `KINDS_OF_ANSWER`) a probe's label is."""
+    if label in ("HTTP 400", "HTTP 431"):
+        return label
+    if served(label):
+        return "served"
+    if label.startswith("HTTP 4"):
+        return "HTTP 4xx"
+    if label.startswith("HTTP 5"):
+        return "HTTP 5xx"
+    if label.startswith("101 + close "):
+        code = label.removeprefix("101 + ")
+        return code if code in ("close 1002", "close 1007", "close 1009") else "close other"
+    if label.endswith("plain close"):
+        return "plain close"
+    if label.endswith("no answer"):
+        return "no answer"
+    return label
 
 
 @dataclass

@@ -29,39 +29,43 @@ CORS_HEADERS = ("access-control-allow-origin", "access-control-allow-credentials
                 "access-control-allow-methods")
 
 
-def _requests(t: Target, origin: str) -> list[tuple[str, Case]]:
+def _requests(t: Target, origin: str | None) -> list[tuple[str, Case]]:
     host = f"{t.host}:{t.port}"
+    sent = [] if origin is None else [("Origin", origin)]  # None: no Origin header
     if t.kind == "ws":
         # since=0: the whole history, as a page's own client would ask for it
         return [("upgrade", Case("origin", "upgrade", upgrade_request(
             host, f"{t.path}?since=0", origin=origin)))]
     get = request("GET", f"{t.path}?since=0&timeout=0.2",
-                  [("Host", host), ("Origin", origin), ("Accept", "*/*")])
+                  [("Host", host), *sent, ("Accept", "*/*")])
     preflight = request("OPTIONS", f"{t.path}?since=0",
-                        [("Host", host), ("Origin", origin),
+                        [("Host", host), *sent,
                          ("Access-Control-Request-Method", "GET"),
                          ("Access-Control-Request-Headers", "last-event-id")])
     return [("GET", Case("origin", "GET", get, read_body=True)),
             ("OPTIONS preflight", Case("origin", "OPTIONS", preflight))]
 
 
-def _row(t: Target, what: str, o: Outcome, origin: str) -> dict:
+def _row(t: Target, what: str, o: Outcome, origin: str | None) -> dict:
     row = {"endpoint": t.name, "request": what, "origin": origin, "answer": o.label,
            "body_bytes": len(o.body)}
     for h in CORS_HEADERS:
         row[h] = o.header(h)
-    # would a browser let the page read it? (CORS; never asked for a WebSocket)
+    # would a browser let the page read it? (CORS; never asked for a WebSocket);
+    # without an Origin the client is no browser page: it reads what it gets
     row["page_can_read"] = (o.status == 101 if what == "upgrade" else
+                            o.status == 200 if origin is None else
                             o.header("access-control-allow-origin") in (origin, "*"))
     return row
 
 
-async def cross_origin(urls: dict[str, str], origin: str = "http://evil.example",
+async def cross_origin(urls: dict[str, str], origin: str | None = "http://evil.example",
                        timeout: float = 0.5) -> list[dict]:
     """One row per endpoint and request: the answer (``HTTP 101`` is an opened
     WebSocket, ``HTTP 403`` a refusal), the CORS headers (``None``: absent),
     the bytes of data that came back within ``timeout`` and whether a page on
-    ``origin`` could read them. ``urls`` maps transport names to loopback
+    ``origin`` could read them (``origin=None``: requests without an ``Origin``,
+    as a non-browser client sends them). ``urls`` maps transport names to loopback
     URLs (``Lab.urls``); raw TCP is skipped (a browser cannot open it)."""
     rows = []
     for t in targets({n: u for n, u in urls.items() if n != "tcp"}):
