@@ -6,7 +6,9 @@ after ``since`` and then every new event as one text frame. Events go out with
 `websockets.broadcast`, which writes synchronously to every connection with no
 backpressure (open loop). Compression (permessage-deflate, RFC 7692) is off
 by default: the client's ``compression`` option turns it on, and the server
-accepts it when offered. The client option ``fanout="queue"`` makes the
+accepts it when offered; the client options of `wslab.transports._deflate`
+set its RFC 7692 §7.1 parameters (context takeover, window bits). The
+client option ``fanout="queue"`` makes the
 server feed that connection from a per-client queue and sender task instead.
 """
 
@@ -27,6 +29,7 @@ from websockets.typing import Origin, Subprotocol
 from ..core.errors import ConfigError
 from ..core.hub import Hub
 from . import register
+from ._deflate import DEFLATE_OPTIONS, check_deflate_options, client_extensions, server_factory
 from .base import Bind, ClientContext, Endpoint, Transport
 
 __all__ = ["FANOUTS", "MAX_MESSAGE", "WebSocketTransport", "origin_allowed",
@@ -92,7 +95,7 @@ class WebSocketTransport(Transport):
     name = "websocket"
     description = "WebSocket push (websockets library at both ends)"
     delivery = "push"
-    client_options = {"compression": False, "fanout": "broadcast"}
+    client_options = {"compression": False, "fanout": "broadcast", **DEFLATE_OPTIONS}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class WebSocketTransport(Transport):
             raise ConfigError(f"compression must be true or false, not {merged['compression']!r}")
         if merged["fanout"] not in FANOUTS:
             raise ConfigError(f"fanout must be {' or '.join(FANOUTS)}, not {merged['fanout']!r}")
+        check_deflate_options(merged)
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
@@ -148,7 +152,10 @@ class WebSocketTransport(Transport):
             handler,
             bind.host,
             bind.port,
-            compression="deflate",  # accepted only when the client offers it
+            # accepted only when the client offers it, with websockets' default
+            # answer unless the offer names window sizes (wslab.transports._deflate)
+            compression=None,
+            extensions=[server_factory()],
             max_size=MAX_MESSAGE,
             # the server's preference order (RFC 6455 §4.2.2 item 5.4): it
             # picks the first it supports that the client offers; None: no
@@ -177,7 +184,8 @@ class WebSocketTransport(Transport):
                         lambda: len(conns) + len(queues))
 
     async def connect_once(self, ctx: ClientContext) -> None:
-        compression = "deflate" if ctx.options.get("compression") else None
+        extensions = client_extensions(ctx.options)  # RFC 7692 §7.1 parameters, if set
+        compression = "deflate" if ctx.options.get("compression") and not extensions else None
         fanout = ctx.options.get("fanout", "broadcast")
         host, port = ctx.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
         raw = await ctx.connect_socket(host, int(port))
@@ -185,6 +193,7 @@ class WebSocketTransport(Transport):
             ws = await connect(
                 f"{ctx.url}?since={ctx.last_seq}&fanout={fanout}",  # resume after last_seq
                 compression=compression,
+                extensions=extensions,
                 max_size=MAX_MESSAGE,
                 subprotocols=ctx.options.get("subprotocols"),  # offered; None: no header
                 ping_interval=None,
