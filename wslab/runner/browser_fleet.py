@@ -29,13 +29,21 @@ other. Differences, each for a reason:
   averaged, the larger bound is reported (``clock_alignment_us``) and their
   difference too (``clock_drift_us``, a warning if it exceeds the bounds).
 - **Bytes** are the kernel's counters of the browser's sockets, read with
-  sock_diag (`wslab.core.sockdiag`) at drain, before the pages close (so the
-  close handshake is not counted). Pages are started one at a time and each
-  socket that appears is the new page's; a socket opened later (a
-  reconnection) is listed with ``client_id`` -1.
+  sock_diag (`wslab.core.sockdiag`) during the run (`SocketWatch`, every
+  20 ms, so a socket a fault resets keeps the bytes it carried) and at
+  drain, before the pages close (so the close handshake is not counted).
+  Pages are started one at a time and each socket that appears is the new
+  page's. A socket opened later is a reconnection: it goes to the page whose
+  recorded reconnection it fits (`match_reconnects`), with ``fault_ns`` and
+  ``failed_attempts``, or is listed with ``client_id`` -1 (a connection the
+  browser opened without the page noticing, such as a retried keep-alive GET).
 - **CPU and memory** are this process plus its children (Playwright's
   driver and the browser's processes), read with psutil at the ends of the
-  window (10 ms ticks).
+  window (10 ms ticks); ``browser_cpu_s`` is the browser's processes alone
+  (browser, renderers, network service, GPU), by process type too.
+- **Cookies**: ``cookies`` bytes (the Cookie header's value, in cookies of
+  at most `COOKIE_CHUNK` bytes, `cookie_jar`) are set for the origin in each
+  context before its page loads, so every request of the page carries them.
 """
 
 from __future__ import annotations
@@ -58,10 +66,12 @@ from ..core.errors import RunError
 from ..core.meter import ConnCounters, ProcessMeter
 from ..core.proc import timeout_factor
 from ..core.sockdiag import connections_to
+from .browser_sockets import Reconnect, SocketWatch, match_reconnects
 from .chromium import LAUNCH_ARGS, find_chromium
 from .fleet import CONNECTION_COLUMNS, commands
 
-__all__ = ["CLOCK_SAMPLES", "PAGE", "BrowserFleet", "ClockSample", "align"]
+__all__ = ["CLOCK_SAMPLES", "COOKIE_CHUNK", "PAGE", "BrowserFleet", "ClockSample", "align",
+           "browser_cpu", "cookie_jar"]
 
 PAGE = Path(__file__).with_name("browser_client.html")
 PAGE_PATH = "/wslab-client.html"
@@ -73,6 +83,46 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin",
                      "Cache-Control": "no-store"}
 
 ClockSample = tuple[float, float]  # (offset_ns, half-bracket error in ns)
+#: bytes of one cookie (name=value) in `cookie_jar`: sites set many small cookies
+COOKIE_CHUNK = 100
+
+
+def cookie_jar(size: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Cookies (name, value) whose Cookie header value (``a=1; b=2``, RFC 6265
+    section 5.4) is exactly ``size`` bytes, in cookies of at most `COOKIE_CHUNK`
+    bytes with seeded alphanumeric values."""
+    rng = random.Random(seed)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    jar: list[tuple[str, str]] = []
+    left = size
+    while left > 0:
+        sep = 2 if jar else 0  # "; " before every cookie but the first
+        name = f"c{len(jar)}"
+        take = min(COOKIE_CHUNK, left - sep)
+        if take < len(name) + 2:  # too short for one more cookie: lengthen the last
+            last_name, value = jar[-1]
+            jar[-1] = (last_name, value + "".join(rng.choice(alphabet) for _ in range(left)))
+            break
+        jar.append((name, "".join(rng.choice(alphabet) for _ in range(take - len(name) - 1))))
+        left -= sep + take
+    return jar
+
+
+def browser_cpu(procs: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds of the Chromium processes among ``procs``, by ``--type``
+    (``browser`` for the main process; the network service is a ``utility``)."""
+    out: dict[str, float] = {}
+    for proc in procs:
+        try:
+            cmd = proc.cmdline()
+            if not cmd or "chrom" not in os.path.basename(cmd[0]).lower():
+                continue  # Playwright's driver (node), or this process
+            kind = next((a.split("=", 1)[1] for a in cmd if a.startswith("--type=")), "browser")
+            t = proc.cpu_times()
+            out[kind] = out.get(kind, 0.0) + t.user + t.system
+        except psutil.Error:
+            pass
+    return out
 
 
 def align(brackets: list[tuple[int, float, int]]) -> ClockSample:
@@ -144,7 +194,7 @@ class BrowserFleet:
 
     def __init__(self, transport: str, url: str, clients: int, first_client: int = 0,
                  options: dict[str, Any] | None = None, seed: int = 0,
-                 tls: bool = False) -> None:
+                 tls: bool = False, cookies: int = 0) -> None:
         self.transport = transports.get(transport).name
         self.url = url
         self.options = options or {}
@@ -158,11 +208,14 @@ class BrowserFleet:
         scheme = "https" if url.startswith(("https:", "wss:")) else "http"
         self.origin = f"{scheme}://{hostport}"
         self.pages: list[_Page] = []
+        self.watch = SocketWatch(self.server)
+        self.cookies = cookie_jar(cookies, seed)
         self.meter = ProcessMeter()
         self.echo = ClockEcho()
         self._pw: Any = None
         self._browser: Any = None
         self._cpu0 = 0.0
+        self._browser_cpu0: dict[str, float] = {}
         self.ramp_s = 0.0
         self.isolated = False
         self.version = ""
@@ -201,6 +254,9 @@ class BrowserFleet:
 
     async def _new_page(self, client_id: int) -> _Page:
         context = await self._browser.new_context(ignore_https_errors=self.tls)
+        if self.cookies:  # what a site's pages carry on every request to it
+            await context.add_cookies([{"name": n, "value": v, "url": self.origin}
+                                       for n, v in self.cookies])
         return _Page(client_id, context, await context.new_page())
 
     async def _open(self, page: _Page, html: str) -> None:
@@ -253,6 +309,8 @@ class BrowserFleet:
         """Open the measured CPU/memory window (publishing is about to start)."""
         self.meter.start()
         self._cpu0 = self._tree_cpu_rss()[0]
+        self._browser_cpu0 = browser_cpu(psutil.Process().children(recursive=True))
+        self.watch.start()
 
     async def drain(self, last_seq: int, timeout: float) -> dict[str, Any]:
         """Wait until every page has ``last_seq`` (or ``timeout`` s), read the
@@ -265,10 +323,14 @@ class BrowserFleet:
         for w in waits:
             w.cancel()
         cpu, pss = self._tree_cpu_rss(memory=True)
-        stats = {**self.meter.stop()}
+        by_type = browser_cpu(psutil.Process().children(recursive=True))
+        by_type = {k: v - self._browser_cpu0.get(k, 0.0) for k, v in by_type.items()}
+        stats: dict[str, Any] = {**self.meter.stop()}
         stats["cpu_s"] += cpu - self._cpu0
         stats["rss_peak"] += pss
-        self.counters = connections_to(*self.server)
+        stats["browser_cpu_s"] = sum(by_type.values())
+        stats["browser_cpu_by_type"] = by_type
+        self.counters = await self.watch.stop()
         self.closed_ns = time.monotonic_ns()
         for page in self.pages:
             page.clock.append(await self.echo.sample(page.page, page.client_id))
@@ -280,6 +342,8 @@ class BrowserFleet:
                 "idle_sockets": sum(not (c.bytes_up or c.bytes_down)
                                     for c in self.counters.values()),
                 "browser": f"Chromium {self.version}", "cross_origin_isolated": self.isolated,
+                "cookie_bytes": sum(len(n) + len(v) + 1 for n, v in self.cookies)
+                + 2 * max(len(self.cookies) - 1, 0),
                 "ws_extensions": sorted({r["extensions"] for r in self.records
                                          if r["extensions"]})}
 
@@ -316,7 +380,7 @@ class BrowserFleet:
         CLOCK_MONOTONIC: each page's clock shifted by its offset)."""
         ids, seqs, pubs, recvs = [], [], [], []
         for page, rec in zip(self.pages, self.records, strict=True):
-            offset = round(sum(o for o, _ in page.clock) / len(page.clock))
+            offset = _offset(page)
             n = len(rec["seqs"])
             ids.append(np.full(n, page.client_id, np.int32))
             seqs.append(np.asarray(rec["seqs"], np.int64))
@@ -331,26 +395,48 @@ class BrowserFleet:
         """One row per browser socket with the kernel's counters; the page's
         request counts go on its busiest socket."""
         rows: list[dict[str, Any]] = []
-        owned = {k: p for p in self.pages for k in p.sockets}
+        owned = {k for p in self.pages for k in p.sockets}
+        last = self.watch.last
+        reconnects = match_reconnects(
+            [r for p, rec in zip(self.pages, self.records, strict=True)
+             for r in self._reconnects(p, rec)], self.watch.first_ns, owned)
+        matched = {r.socket for r in reconnects if r.socket is not None}
         for page, rec in zip(self.pages, self.records, strict=True):
-            # gone since it was attributed: its reading then
-            now = {key: self.counters.get(key, setup) for key, (_, setup) in
-                   page.sockets.items()}
+            # gone before the watch began: its reading when it was attributed
+            now = {key: last.get(key, setup) for key, (_, setup) in page.sockets.items()}
             busiest = max(now, key=lambda key: now[key].bytes_up + now[key].bytes_down)
             for k, key in enumerate(page.sockets):
                 opened, setup = page.sockets[key]
                 rows.append(self._row(page.client_id, k, now[key], opened, setup,
                                       rec if key == busiest else None))
-        for k, key in enumerate(key for key in self.counters if key not in owned):
-            rows.append(self._row(-1, k, self.counters[key], 0, ConnCounters(), None))
+            for k, r in enumerate(r for r in reconnects if r.client_id == page.client_id):
+                # its first reading (at most one period after it appeared) as setup bytes
+                seen = last.get(r.socket, ConnCounters()) if r.socket else ConnCounters()
+                first = self.watch.first.get(r.socket, seen) if r.socket else seen
+                rows.append({**self._row(page.client_id, len(page.sockets) + k, seen,
+                                         self.watch.first_ns.get(r.socket, r.back_ns)
+                                         if r.socket else r.back_ns, first, None),
+                             "fault_ns": r.fault_ns, "failed_attempts": r.failed_attempts})
+        others = [key for key in last if key not in owned and key not in matched]
+        for k, key in enumerate(others):
+            rows.append(self._row(-1, k, last[key], self.watch.first_ns[key],
+                                  ConnCounters(), None))
         # A socket that never carried a byte either way is a speculative
         # preconnect Chromium opened and the page never used: not a connection
-        # of the transport (counted in the fleet's stats, ``idle_sockets``).
-        rows = [r for r in rows if r["bytes_up"] or r["bytes_down"]]
+        # of the transport (counted in the fleet's stats, ``idle_sockets``). A
+        # reconnection stays, bytes or not: the page saw it happen.
+        rows = [r for r in rows if r["bytes_up"] or r["bytes_down"] or r["fault_ns"]]
         if not rows:
             return pa.table({n: pa.array([], pa.string() if n == "kind" else pa.int64())
                              for n in CONNECTION_COLUMNS})
         return pa.Table.from_pylist(rows)
+
+    def _reconnects(self, page: _Page, rec: dict[str, Any]) -> list[Reconnect]:
+        """The page's recorded reconnections, on CLOCK_MONOTONIC."""
+        offset = _offset(page)
+        return [Reconnect(page.client_id, offset + round(failed * 1e6),
+                          offset + round(back * 1e6), int(attempts))
+                for failed, back, attempts in rec.get("faults", [])]
 
     def _row(self, client_id: int, index: int, counters: ConnCounters, opened_ns: int,
              setup: ConnCounters, rec: dict[str, Any] | None) -> dict[str, Any]:
@@ -363,6 +449,11 @@ class BrowserFleet:
                 "kind": self.transport}
 
 
+def _offset(page: _Page) -> int:
+    """The page clock's offset to CLOCK_MONOTONIC in ns: the mean of its alignments."""
+    return round(sum(o for o, _ in page.clock) / len(page.clock))
+
+
 def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
@@ -370,7 +461,8 @@ def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
 async def _setup(config: dict[str, Any], channel: Channel):
     fleet = BrowserFleet(config["transport"], config["url"], int(config["clients"]),
                          int(config.get("first_client", 0)), config.get("options"),
-                         int(config.get("seed", 0)), bool(config.get("tls")))
+                         int(config.get("seed", 0)), bool(config.get("tls")),
+                         int(config.get("cookies", 0)))
     try:
         ramp_s = await fleet.connect()
     except BaseException:

@@ -30,6 +30,9 @@ LIMITS = {
     "fleets": 64,
     "workers": 16,
 }
+#: bytes of cookies per origin: the Cookie line must fit the servers' header-line
+#: limits (aiohttp's max_field_size 8,190 B, websockets' 8,192 B with the name)
+MAX_COOKIE_BYTES = 8_000
 #: file descriptors a process keeps for itself (pipes, logs, listening sockets)
 FD_RESERVE = 200
 
@@ -86,6 +89,9 @@ class RunConfig:
     # Who consumes the stream: the kit's Python clients, or "chromium" pages
     # (wslab.runner.browser_fleet) using the browser's own WebSocket/EventSource/fetch
     client: str = "python"
+    # Bytes of cookies a chromium page holds for the server's origin (the
+    # Cookie header's value on every request); 0: none
+    cookies: int = 0
 
     def validate(self) -> RunConfig:
         """Check every field; returns self, normalised. Raises ConfigError."""
@@ -177,6 +183,10 @@ class RunConfig:
                 raise ConfigError(f"clients must be at most {MAX_PAGES} with client chromium "
                                   f"(one browser page each, ~85 MiB), not {self.clients:,}")
             find_chromium()  # one line saying how to install it, if there is none
+        self.cookies = _int("cookies", self.cookies, 0, MAX_COOKIE_BYTES)
+        if self.cookies and self.client != "chromium":
+            raise ConfigError("cookies applies to client chromium only; the python clients "
+                              "replay a browser's headers with options headers=browser")
 
     def _validate_options(self) -> None:
         # Each transport checks its own options (Transport.validate_options);

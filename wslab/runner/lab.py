@@ -211,6 +211,7 @@ class Lab:
         for size in _split(cfg.clients, cfg.fleets or 1):
             configs.append({"transport": cfg.transport, "url": state.url, "clients": size,
                             "first_client": first, "options": cfg.options, "seed": cfg.seed,
+                            "cookies": cfg.cookies,  # chromium pages only
                             "tls": (self._tls_material.client_config()
                                     if self._tls_material else None)})
             first += size
@@ -318,6 +319,14 @@ class Lab:
             summary["browser"] = state.fleet_stats[0]["browser"]
             summary["ws_extensions"] = sorted({e for f in state.fleet_stats
                                                for e in f["ws_extensions"]})
+            # the browser's own processes (not Playwright's driver), per delivery
+            summary["browser_cpu_s"] = sum(f["browser_cpu_s"] for f in state.fleet_stats)
+            summary["browser_cpu_us_per_event"] = (summary["browser_cpu_s"] * 1e6
+                                                   / max(summary["delivered"], 1))
+            summary["browser_cpu_by_type"] = {
+                k: sum(f["browser_cpu_by_type"].get(k, 0.0) for f in state.fleet_stats)
+                for k in sorted({k for f in state.fleet_stats for k in f["browser_cpu_by_type"]})}
+            summary["cookie_bytes"] = state.fleet_stats[0]["cookie_bytes"]
         summary["server_workers"] = len(self.servers)
         summary["live_connections_at_start"] = sum(
             p["live_connections"].get(cfg.transport, 0) for p in pubs)
