@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..core.hub import Hub
 from . import register
+from ._gzip import check_gzip, gzip_query, json_response
 from ._http import (
     batch_body,
     check_headers,
@@ -34,9 +35,10 @@ MAX_HOLD_S = 300.0
 class LongPollHandler:
     """The aiohttp handler of ``GET /long-poll``; ``held`` counts held requests."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, gzip: bool = False) -> None:
         self.hub = hub
         self.held = 0
+        self.gzip = gzip  # compress every response (wslab.transports._gzip)
 
     async def __call__(self, request: web.Request) -> web.Response:
         since = parse_since(request)
@@ -50,7 +52,7 @@ class LongPollHandler:
         finally:
             self.held -= 1
         # An empty array on timeout (not 204): the client's loop is the same.
-        return web.Response(body=batch_body(events), content_type="application/json")
+        return json_response(request, batch_body(events), self.gzip)
 
 
 @register
@@ -60,7 +62,7 @@ class LongPollTransport(Transport):
     # pull: each response answers a request; an event that finds none held waits
     # for the next one (RFC 6202 §2.2), so long polling only emulates push
     delivery = "pull"
-    client_options = {"timeout": 30.0, "headers": "aiohttp"}
+    client_options = {"timeout": 30.0, "headers": "aiohttp", "gzip": False}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,10 +70,12 @@ class LongPollTransport(Transport):
         # the server caps a hold at MAX_HOLD_S: refuse more than it would honour
         merged["timeout"] = positive_option(cls.name, "timeout", merged["timeout"], MAX_HOLD_S)
         check_headers(cls.name, merged)
+        check_gzip(cls.name, merged)
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
-        long_poll = LongPollHandler(hub)
+        check_gzip(self.name, options)
+        long_poll = LongPollHandler(hub, options.get("gzip", False))
         app = web.Application()
         app.router.add_get("/long-poll", long_poll)
         return await start_app(app, bind, "/long-poll", lambda: long_poll.held, options)
@@ -82,6 +86,7 @@ class LongPollTransport(Transport):
         try:
             ctx.ready()
             while True:
-                await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}&timeout={timeout}")
+                await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}&timeout={timeout}"
+                                 + gzip_query(ctx.options))
         finally:
             await close_session(ctx, session)

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ..core.hub import Hub
 from . import register
+from ._gzip import check_gzip, gzip_query, json_response
 from ._http import (
     batch_body,
     check_headers,
@@ -41,7 +42,7 @@ class ShortPollTransport(Transport):
     name = "short-poll"
     description = "HTTP short polling every `interval` seconds"
     delivery = "pull"
-    client_options = {"interval": 1.0, "headers": "aiohttp"}
+    client_options = {"interval": 1.0, "headers": "aiohttp", "gzip": False}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,12 +50,16 @@ class ShortPollTransport(Transport):
         merged["interval"] = positive_option(cls.name, "interval", merged["interval"],
                                              MAX_INTERVAL_S)
         check_headers(cls.name, merged)
+        check_gzip(cls.name, merged)
         return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
+        check_gzip(self.name, options)
+        always = options.get("gzip", False)  # compress every response (wslab.transports._gzip)
+
         async def poll(request: web.Request) -> web.Response:
-            body = batch_body(hub.events_after(parse_since(request)))
-            return web.Response(body=body, content_type="application/json")
+            return json_response(request, batch_body(hub.events_after(parse_since(request))),
+                                 always)
 
         app = web.Application()
         app.router.add_get("/poll", poll)
@@ -73,6 +78,7 @@ class ShortPollTransport(Transport):
                 # stays 1/T whatever the round trip. A poll that overruns its
                 # slot is followed at once by the next.
                 next_poll = max(next_poll + interval, loop.time())
-                await get_events(ctx, session, f"{ctx.url}?since={ctx.last_seq}")
+                await get_events(ctx, session,
+                                 f"{ctx.url}?since={ctx.last_seq}{gzip_query(ctx.options)}")
         finally:
             await close_session(ctx, session)
