@@ -83,6 +83,8 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin",
                      "Cache-Control": "no-store"}
 
 ClockSample = tuple[float, float]  # (offset_ns, half-bracket error in ns)
+#: seconds between pausing the pages' polls and reading their sockets' counters
+SETTLE_S = 0.05
 #: bytes of one cookie (name=value) in `cookie_jar`: sites set many small cookies
 COOKIE_CHUNK = 100
 
@@ -330,11 +332,17 @@ class BrowserFleet:
         stats["rss_peak"] += pss
         stats["browser_cpu_s"] = sum(by_type.values())
         stats["browser_cpu_by_type"] = by_type
+        # Polls stop first (a request sent is in flight for well under
+        # SETTLE_S on loopback), then the counters and the page's request
+        # counts are read together, so requests match the bytes counted.
+        for page in self.pages:
+            await page.page.evaluate("wslab.pause()")
+        await asyncio.sleep(SETTLE_S)
         self.counters = await self.watch.stop()
         self.closed_ns = time.monotonic_ns()
+        self.records = [await p.page.evaluate("wslab.collect()") for p in self.pages]
         for page in self.pages:
             page.clock.append(await self.echo.sample(page.page, page.client_id))
-        self.records = [await p.page.evaluate("wslab.collect()") for p in self.pages]
         await self.stop()
         errors = [r["errors"][0] for r in self.records if r["errors"]]
         return {**stats, "stalled_clients": stalled, "client_errors": len(errors),
