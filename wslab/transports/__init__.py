@@ -61,3 +61,7 @@ from . import tcp, websocket, sse, long_poll, short_poll  # noqa: E402, F401, I0
 # further WebSocket implementations (claim C5: protocol cost vs library cost),
 # then the client that negotiates among websocket, sse and long polling
 from . import aiohttp_ws, picows_ws, fallback  # noqa: E402, F401, I001
+# polling and SSE over HTTP/2 (issue 10 §3): not baseline transports
+from . import http2  # noqa: E402, F401, I001
+# Socket.IO (python-socketio): its own framing, transports and upgrade (issue 11 §3)
+from . import socketio  # noqa: E402, F401, I001

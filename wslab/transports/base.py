@@ -57,6 +57,9 @@ class Bind:
     reuse_port: bool = False
     #: TLS (`wslab.core.tls.server_context`), or None for clear text
     ssl: ssl.SSLContext | None = None
+    #: the material ``ssl`` was made from (`wslab.core.tls.TlsMaterial.server_config`),
+    #: for a transport that needs a context of its own (HTTP/2 offers ALPN ``h2``)
+    tls_config: dict[str, str] | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for asyncio/websockets/aiohttp listeners (not TLS:
@@ -273,6 +276,17 @@ class ConnTracker:
             row.counters = tcp_info(sock, peer_fin=peer_fin)
         except OSError:  # already closed: keep the last reading
             pass
+
+    def set_totals(self, key: Any, counters: ConnCounters, requests: int, responses: int,
+                   setup: bool = False) -> None:
+        """Set the row's counters and requests from totals the transport summed
+        itself (one row over several TCP connections: an Engine.IO session's
+        polling ``GET`` and ``POST`` and its WebSocket); ``setup``: these are
+        also its set-up bytes."""
+        row = self._row(key)
+        row.counters, row.requests, row.responses = counters, requests, responses
+        if setup:
+            row.setup_bytes = counters.bytes_up + counters.bytes_down
 
     def request(self, key: Any, empty: bool = False, completed: bool = True) -> None:
         """Count one request; ``completed=False`` for one still in flight at stop.
