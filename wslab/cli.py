@@ -2,7 +2,7 @@
 
     wslab run TRANSPORT --clients N --rate HZ --duration S --payload B
               [--interval S] [--schedule fixed|poisson|burst] [--seed K] [--out DIR]
-    wslab serve [--host 127.0.0.1]
+    wslab serve [--host 127.0.0.1] [--rate HZ] [--duration S] [--payload B]
     wslab sweep SPEC.toml [--out DIR] [--quiet]
     wslab transports
 
@@ -69,11 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--client", default="python",
                    help="python (default) or chromium: pages in a headless Chromium")
 
-    s = sub.add_parser("serve", help="start the server for manual or browser use")
+    s = sub.add_parser("serve", help="start the server and its live page (open it in a browser)",
+                       description="Serves one event stream on every transport and, on the "
+                       "root URL it prints, a live page showing the browser transports side "
+                       "by side (events, loss, latency, payload bytes) with publish controls.")
     s.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    s.add_argument("--rate", type=float, default=1.0, help="events per second (default 1)")
-    s.add_argument("--duration", type=float, default=3600.0, help="seconds to publish")
-    s.add_argument("--payload", type=int, default=64)
+    s.add_argument("--rate", type=float, default=1.0,
+                   help="events per second at start (default 1, at most 1,000)")
+    s.add_argument("--duration", type=float, default=3600.0,
+                   help="seconds to publish and serve (default and at most 3,600)")
+    s.add_argument("--payload", type=int, default=64, help="payload bytes (at most 65,536)")
 
     w = sub.add_parser("sweep", help="run an experiment (grid x repeats) described in TOML",
                        description="SPEC.toml holds `name`, `repeats`, `seed`, a [base] table "
@@ -191,23 +196,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .runner.config import check_loopback
     from .runner.lab import Lab
+    from .runner.live import LivePage, check_publish, cors_options
 
     host = check_loopback(args.host)
-    from .runner.config import RunConfig
-
-    RunConfig(transport="tcp", rate=args.rate, duration=args.duration,
-              payload=args.payload).validate()
-    with Lab(host=host) as lab:
-        print("wslab server: one event stream on every transport (Ctrl-C to stop)")
-        for name, url in lab.urls.items():
-            print(f"  {name:<11} {url}")
-        print(f"publishing {args.rate:g} events/s for {args.duration:g} s", flush=True)
-        server = lab.server
-        assert server is not None  # the with statement started it
-        server.request("publish", timeout=args.duration + 60, schedule="fixed",
-                       rate=args.rate, duration=args.duration, payload=args.payload, seed=0)
+    rate, payload, duration = check_publish(args.rate, args.payload, args.duration)
+    page = LivePage(host)  # bound first: the HTTP transports let its origin read them
+    try:
+        with Lab(host=host, server_options=cors_options(page.origin)) as lab:
+            print("wslab server: one event stream on every transport (Ctrl-C to stop)")
+            for name, url in lab.urls.items():
+                print(f"  {name:<11} {url}")
+            print(f"live page: {page.url} (open it in a browser)")
+            print(f"publishing {rate:g} events/s for {duration:g} s", flush=True)
+            server = lab.server
+            assert server is not None  # the with statement started it
+            asyncio.run(page.serve(server.request, lab.urls, rate, payload, duration))
+    finally:
+        page.close()
     return 0
 
 

@@ -4,7 +4,8 @@ Run as ``python -m wslab.runner.server`` by `wslab.Lab` (protocol in `wslab.core
 Commands: ``reset`` (forget the stream: a new run starts at seq 1),
 ``publish`` (emit an open-loop schedule; answers when the last event is out),
 ``stats`` (CPU and memory over the window that ``publish`` opened, live
-connections per transport) and ``stop``.
+connections per transport), ``stop``, and for ``wslab serve``'s live page
+``live_start``, ``live_stop``, ``live_status`` (`wslab.runner.live.LivePublisher`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..core.hub import Hub
 from ..core.meter import ProcessMeter
 from ..core.tls import server_context
 from ..transports import Bind
+from .live import LivePublisher
 
 __all__ = ["publish_schedule"]
 
@@ -148,7 +150,10 @@ async def _setup(config: dict[str, Any], channel: Channel):
             await endpoint.close()
         return {}
 
-    return {"reset": reset, "publish": publish, "stats": stats, "stop": close, "close": close}
+    # `wslab serve`'s live page starts and stops a background stream (wslab.runner.live)
+    live_page = LivePublisher(hub).handlers()
+    return {"reset": reset, "publish": publish, "stats": stats, "stop": close, "close": close,
+            **live_page}
 
 
 def main() -> None:

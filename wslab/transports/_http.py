@@ -16,8 +16,8 @@ from ..core.profiles import PROFILES, headers_for
 from ..core.wire import decode_batch, encode_batch
 from .base import Bind, ClientContext, Endpoint
 
-__all__ = ["batch_body", "check_headers", "close_session", "get_events", "new_session",
-           "parse_since", "sockets_of", "start_app"]
+__all__ = ["allow_origin", "batch_body", "check_headers", "close_session", "get_events",
+           "new_session", "parse_since", "sockets_of", "start_app"]
 
 
 def check_headers(transport: str, options: dict[str, Any]) -> None:
@@ -47,6 +47,23 @@ def batch_body(events) -> bytes:
     return encode_batch([e.body for e in events])
 
 
+def allow_origin(app: web.Application, origin: str | None) -> None:
+    """With ``origin`` (the ``cors`` server option, which only ``wslab serve``
+    sets, for its live page), a request carrying ``Origin: <origin>`` is
+    answered with ``Access-Control-Allow-Origin: <origin>`` (Fetch standard,
+    "CORS protocol"), so that page may read the response across origins; any
+    other request, and every request of a measured run, gets the same bytes
+    as without it."""
+    if not origin:
+        return
+
+    async def add_header(request: web.Request, response: web.StreamResponse) -> None:
+        if request.headers.get("Origin") == origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+
+    app.on_response_prepare.append(add_header)
+
+
 async def start_app(
     app: web.Application, bind: Bind, path: str, live: Callable[[], int] | None = None,
     options: dict[str, Any] | None = None,
@@ -56,7 +73,9 @@ async def start_app(
     Server option ``keepalive_timeout`` (s): aiohttp closes a connection
     idle for that long, including one whose request head never ended (a
     slowloris, C10 in docs/questions.md); unset, aiohttp's own 3,630 s.
+    Server option ``cors`` (an origin): see `allow_origin`.
     """
+    allow_origin(app, (options or {}).get("cors"))
     extra: dict[str, Any] = {}
     timeout = (options or {}).get("keepalive_timeout")
     if timeout is not None:
