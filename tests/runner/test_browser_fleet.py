@@ -8,14 +8,17 @@ bytes. Without Chromium they skip on a developer's machine and fail under CI
 """
 
 import importlib.util
+import os
 import shutil
 
+import psutil
 import pytest
 
 import wslab
 from wslab.cli import format_summary, main
 from wslab.core.errors import ConfigError
-from wslab.runner.browser_fleet import align
+from wslab.runner.browser_fleet import COOKIE_CHUNK, align, browser_cpu, cookie_jar
+from wslab.runner.browser_sockets import Reconnect, match_reconnects
 from wslab.runner.config import RunConfig
 
 from ..conftest import needs
@@ -76,7 +79,8 @@ def lab():
 @chromium
 @pytest.mark.parametrize("transport", ["websocket", "sse", "long-poll", "short-poll"])
 def test_pages_get_every_event_once(lab, transport, tmp_path):
-    extra = {"interval": 0.1} if transport == "short-poll" else {}
+    # short polls carry a cookie jar of 300 B on every request
+    extra = {"interval": 0.1, "cookies": 300} if transport == "short-poll" else {}
     run = lab.run(transport, clients=3, rate=50, duration=2, client="chromium",
                   progress=False, out=str(tmp_path / "run"), **extra)
     s = run.summary
@@ -94,6 +98,72 @@ def test_pages_get_every_event_once(lab, transport, tmp_path):
     assert (conns.bytes_up > 0).all() and (conns.bytes_down > 0).all()
     assert conns.requests.sum() >= 3
     assert "clock     Chromium" in format_summary(run)
+    assert s["browser_cpu_s"] > 0 and s["browser_cpu_by_type"]["renderer"] > 0
+    assert s["reconnects"] == 0
+    if transport == "short-poll":
+        # Every poll's head carries "Cookie: " + 300 B + CRLF; a GET has no body,
+        # so the bytes up per request are the request head, the same for each poll
+        # (the request line's since=N grows by a digit at most).
+        assert s["cookie_bytes"] == 300
+        per_poll = conns.bytes_up / conns.requests
+        assert per_poll.min() > 310 + 300 and per_poll.max() - per_poll.min() < 3
+
+
+@chromium
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+def test_pages_resume_after_an_outage_lost_0(lab, transport, tmp_path):
+    # Every connection is reset at 0.5 s and new ones for 0.3 s: the page
+    # reconnects (WebSocket: its own backoff; EventSource: the browser's retry,
+    # 3 s in Chromium) and resumes from its last seq (?since=, Last-Event-ID).
+    run = lab.run(transport, clients=2, rate=50, duration=2, client="chromium",
+                  progress=False, out=str(tmp_path / "run"),
+                  faults=["outage:at=0.5s,duration=0.3s,mode=reset"])
+    s = run.summary
+    assert s["published"] > 0 and s["stalled_clients"] == 0
+    assert (s["lost"], s["duplicated"]) == (0, 0)
+    # each page reconnected at least once, each reconnection a row of its page
+    back = run.connections[run.connections.fault_ns > 0]
+    assert s["reconnects"] == len(back) >= 2 and set(back.client_id) == {0, 1}
+    assert s["recovery_ms"]["n"] == s["reconnects"]
+    # the sockets the kernel saw: the pages' first ones and at least one more each
+    assert (run.connections.bytes_up > 0).sum() >= 4
+
+
+def test_cookie_jar_is_exactly_the_size_asked_in_small_cookies():
+    for size in (0, 8, 99, 100, 101, 102, 103, 104, 105, 106, 107, 600, 4321):
+        jar = cookie_jar(size, seed=3)
+        header = "; ".join(f"{n}={v}" for n, v in jar)
+        assert len(header) == size
+        assert all(len(n) + 1 + len(v) <= COOKIE_CHUNK + 8 for n, v in jar)
+    with pytest.raises(ConfigError, match="cookies must be 0 or at least 8 bytes, not 3"):
+        cookie_jar(3)
+    assert cookie_jar(600, seed=3) == cookie_jar(600, seed=3) != cookie_jar(600, seed=4)
+
+
+def test_cookies_are_for_browser_pages_and_bounded():
+    with pytest.raises(ConfigError, match="cookies applies to client chromium only"):
+        RunConfig(transport="short-poll", cookies=100).validate()
+    with pytest.raises(ConfigError, match="cookies must be between 0 and 8,000"):
+        RunConfig(transport="short-poll", cookies=9000).validate()
+    with pytest.raises(ConfigError, match="cookies must be 0 or at least 8 bytes, not 3"):
+        RunConfig(transport="short-poll", client="chromium", cookies=3).validate()
+
+
+def test_reconnects_take_the_socket_that_appeared_for_them():
+    first = {("127.0.0.1", 1): 0, ("127.0.0.1", 2): 1_000, ("127.0.0.1", 3): 5_000,
+             ("127.0.0.1", 4): 9_000}
+    a = Reconnect(0, fault_ns=900, back_ns=1_500, failed_attempts=0)
+    b = Reconnect(1, fault_ns=950, back_ns=4_990, failed_attempts=2)
+    c = Reconnect(0, fault_ns=20_000, back_ns=21_000, failed_attempts=0)  # no socket seen
+    match_reconnects([b, a, c], first, owned={("127.0.0.1", 1)}, period_ns=20)
+    assert a.socket == ("127.0.0.1", 2)  # back first, takes the first socket
+    assert b.socket == ("127.0.0.1", 3)  # within one period after it was back
+    assert c.socket is None
+
+
+def test_browser_cpu_counts_chromium_processes_only():
+    # this process (python) and any non-browser child are left out
+    assert browser_cpu([psutil.Process(os.getpid())]) == {}
 
 
 def test_browser_pages_are_bounded():

@@ -62,7 +62,7 @@ import pyarrow as pa
 
 from .. import transports
 from ..core.child import Channel, run_child
-from ..core.errors import RunError
+from ..core.errors import ConfigError, RunError
 from ..core.meter import ConnCounters, ProcessMeter
 from ..core.proc import timeout_factor
 from ..core.sockdiag import connections_to
@@ -70,7 +70,7 @@ from .browser_sockets import Reconnect, SocketWatch, match_reconnects
 from .chromium import LAUNCH_ARGS, find_chromium
 from .fleet import CONNECTION_COLUMNS, commands
 
-__all__ = ["CLOCK_SAMPLES", "COOKIE_CHUNK", "PAGE", "BrowserFleet", "ClockSample", "align",
+__all__ = ["CLOCK_SAMPLES", "COOKIE_CHUNK", "MIN_COOKIE_BYTES", "PAGE", "BrowserFleet", "ClockSample", "align",
            "browser_cpu", "cookie_jar"]
 
 PAGE = Path(__file__).with_name("browser_client.html")
@@ -85,14 +85,18 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin",
 ClockSample = tuple[float, float]  # (offset_ns, half-bracket error in ns)
 #: seconds between pausing the pages' polls and reading their sockets' counters
 SETTLE_S = 0.05
+#: the smallest cookie jar: one cookie ``c0=`` and a few bytes of value
+MIN_COOKIE_BYTES = 8
 #: bytes of one cookie (name=value) in `cookie_jar`: sites set many small cookies
 COOKIE_CHUNK = 100
 
 
 def cookie_jar(size: int, seed: int = 0) -> list[tuple[str, str]]:
-    """Cookies (name, value) whose Cookie header value (``a=1; b=2``, RFC 6265
-    section 5.4) is exactly ``size`` bytes, in cookies of at most `COOKIE_CHUNK`
-    bytes with seeded alphanumeric values."""
+    """Cookies (name, value) whose Cookie header value (``c0=...; c1=...``, RFC
+    6265 section 5.4) is exactly ``size`` bytes (0, or at least `MIN_COOKIE_BYTES`),
+    in cookies of about `COOKIE_CHUNK` bytes with seeded alphanumeric values."""
+    if 0 < size < MIN_COOKIE_BYTES:
+        raise ConfigError(f"cookies must be 0 or at least {MIN_COOKIE_BYTES} bytes, not {size}")
     rng = random.Random(seed)
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     jar: list[tuple[str, str]] = []
@@ -101,10 +105,9 @@ def cookie_jar(size: int, seed: int = 0) -> list[tuple[str, str]]:
         sep = 2 if jar else 0  # "; " before every cookie but the first
         name = f"c{len(jar)}"
         take = min(COOKIE_CHUNK, left - sep)
-        if take < len(name) + 2:  # too short for one more cookie: lengthen the last
-            last_name, value = jar[-1]
-            jar[-1] = (last_name, value + "".join(rng.choice(alphabet) for _ in range(left)))
-            break
+        rest = left - sep - take
+        if rest < 2 + len(name) + 2:  # too little left for one more cookie: this one takes it
+            take += rest
         jar.append((name, "".join(rng.choice(alphabet) for _ in range(take - len(name) - 1))))
         left -= sep + take
     return jar

@@ -184,6 +184,8 @@ class RunConfig:
                                   f"(one browser page each, ~85 MiB), not {self.clients:,}")
             find_chromium()  # one line saying how to install it, if there is none
         self.cookies = _int("cookies", self.cookies, 0, MAX_COOKIE_BYTES)
+        if 0 < self.cookies < 8:  # wslab.runner.browser_fleet.MIN_COOKIE_BYTES
+            raise ConfigError(f"cookies must be 0 or at least 8 bytes, not {self.cookies}")
         if self.cookies and self.client != "chromium":
             raise ConfigError("cookies applies to client chromium only; the python clients "
                               "replay a browser's headers with options headers=browser")
