@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from ... import transports
 from ...core.hub import Hub
@@ -46,7 +47,8 @@ async def _one(url: str, offered: Sequence[str] | None) -> dict[str, Any]:
     held = raw.dup()  # the counters after websockets closed its socket
     try:
         try:
-            ws = await connect(url, sock=raw, subprotocols=offered, open_timeout=10)
+            ws = await connect(url, sock=raw, open_timeout=10, subprotocols=None if offered
+                               is None else [Subprotocol(o) for o in offered])
         except InvalidStatus as exc:  # the server refused the handshake
             await asyncio.sleep(0.05)  # its response fully in (it closes after it)
             c = tcp_info(held)
