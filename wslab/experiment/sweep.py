@@ -192,8 +192,9 @@ class Experiment:
     def run(self, progress: bool = True) -> pd.DataFrame:
         """Measure every trial not yet measured; one row per trial (see `table`).
 
-        One server (`Lab`) serves every new trial; it is not started at all
-        when every trial is reused. A failed or interrupted trial leaves no
+        One server (`Lab`) serves every new trial (one per TLS setting when
+        the trials set ``tls``); it is not started at all when every trial is
+        reused. A failed or interrupted trial leaves no
         folder: running again resumes from there.
         """
         from ..runner.lab import Lab
@@ -213,10 +214,12 @@ class Experiment:
             bar = tqdm(total=len(self.trials), initial=len(existing), desc=self.name,
                        unit="trial")
         try:
-            if todo:
-                host = todo[0].config.host
-                with Lab(host=host) as lab:
-                    for t in todo:
+            # one server per TLS setting (a Lab serves clear text or one TLS version),
+            # started when its first trial comes: a sweep of clear and TLS runs
+            # keeps its repeat-major order within each setting
+            for tls in dict.fromkeys(t.config.tls for t in todo):
+                with Lab(host=todo[0].config.host, tls=tls) as lab:
+                    for t in (t for t in todo if t.config.tls == tls):
                         if bar is not None:
                             bar.set_postfix_str(t.id, refresh=True)
                         cfg = RunConfig(**t.kwargs())
