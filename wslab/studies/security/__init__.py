@@ -1,0 +1,98 @@
+"""Security (claim C10): notebook 10.
+
+Theory of operation. The study is thin: the attacks live in
+`wslab.net.hostile` and the limits in the transports. `origins` sends what a
+browser page would send to every endpoint with no, the allowed and a foreign
+``Origin``, allow-list off and on; `limits` sends oversize and compressed
+messages and oversized request heads to each WebSocket library; `slowloris`
+holds handshakes that never end and times each server's drop against its
+timeout; `fuzzing` runs a seeded campaign on every endpoint beside a
+bystander; `binding` shows the loopback-only rule. Each returns tables with
+computed verdicts; `figures` draws the slowloris figure.
+"""
+
+from ._sync import (
+    run_sync,
+)
+from .binding import (
+    BIND_HOSTS,
+    binding_table,
+)
+from .figures import (
+    slowloris_figure,
+)
+from .fuzzing import (
+    BENCHMARK_COMMAND,
+    FuzzPlan,
+    fuzz_checks,
+    fuzz_plan,
+    fuzz_table,
+    measure_fuzz,
+    wilson_ci,
+)
+from .limits import (
+    BOMBS,
+    HEAD_SERVERS,
+    LIMIT_SERVERS,
+    header_cases,
+    measure_limits,
+    message_cases,
+)
+from .origins import (
+    ALLOWED,
+    FOREIGN,
+    ORIGINS,
+    WS_SERVERS,
+    allow_list_options,
+    attackable,
+    expected_answer,
+    measure_origins,
+    origin_table,
+)
+from .paths import (
+    run_out,
+)
+from .slowloris import (
+    AIOHTTP_DEFAULT_S,
+    SlowlorisPlan,
+    drop_check,
+    held_over_time,
+    measure_slowloris,
+    slowloris_plan,
+)
+
+__all__ = [
+    "AIOHTTP_DEFAULT_S",
+    "ALLOWED",
+    "BENCHMARK_COMMAND",
+    "BIND_HOSTS",
+    "BOMBS",
+    "FOREIGN",
+    "FuzzPlan",
+    "HEAD_SERVERS",
+    "LIMIT_SERVERS",
+    "ORIGINS",
+    "SlowlorisPlan",
+    "WS_SERVERS",
+    "allow_list_options",
+    "attackable",
+    "binding_table",
+    "drop_check",
+    "expected_answer",
+    "fuzz_checks",
+    "fuzz_plan",
+    "fuzz_table",
+    "header_cases",
+    "held_over_time",
+    "measure_fuzz",
+    "measure_limits",
+    "measure_origins",
+    "measure_slowloris",
+    "message_cases",
+    "origin_table",
+    "run_out",
+    "run_sync",
+    "slowloris_figure",
+    "slowloris_plan",
+    "wilson_ci",
+]
