@@ -51,6 +51,8 @@ Every name is importable from ``wslab.models``; the code lives by subject:
 * `wslab.models.presence` -- detection time after a silent vanish (WebSocket
   ping/pong, SSE heartbeat with TCP_USER_TIMEOUT, long-poll presence, TCP
   keepalive) and what the heartbeats cost on the wire.
+* `wslab.models.socketio` -- Socket.IO's bytes: ``42["e",...]`` framing per
+  event over WebSocket and polling, the upgrade probe and the heartbeat.
 * `wslab.models.faults` -- a buffering proxy's delay, an idle cut's verdict, the
   reconnect backoff and recovery time, a herd's retry schedule.
 """
@@ -122,6 +124,14 @@ from .short_poll import (
     short_poll_latency_quantile,
     short_poll_requests_per_event,
 )
+from .socketio import (
+    SIO_UPGRADE_PROBE_BYTES,
+    SIO_WS_HEARTBEAT_BYTES,
+    heartbeat_bytes_per_s,
+    sio_message_bytes,
+    sio_polling_event_bytes,
+    sio_ws_event_bytes,
+)
 
 __all__ = [
     "KAAZING_CLIENTS",
@@ -149,6 +159,12 @@ __all__ = [
     "long_poll_mean_latency",
     "long_poll_latency_cv",
     "push_latency",
+    "SIO_UPGRADE_PROBE_BYTES",
+    "SIO_WS_HEARTBEAT_BYTES",
+    "heartbeat_bytes_per_s",
+    "sio_message_bytes",
+    "sio_polling_event_bytes",
+    "sio_ws_event_bytes",
     "ws_frame_header_bytes",
     "ws_frame_bytes",
     "kaazing_bandwidth",
