@@ -27,7 +27,7 @@ from wslab.core.hub import Hub
 from wslab.runner.chromium import BROWSER_TRANSPORTS, LAUNCH_ARGS
 from wslab.runner.live import LIMITS, LivePublisher, check_publish
 
-from ..conftest import TIMEOUT_FACTOR, needs
+from ..conftest import TIMEOUT_FACTOR, needs, wslab_processes
 
 HAVE_CHROMIUM = bool(shutil.which("chromium")) and importlib.util.find_spec("playwright")
 chromium = needs(HAVE_CHROMIUM, "Chromium and playwright are not installed")
@@ -76,6 +76,20 @@ def test_live_publisher_continues_the_seqs_and_stops_on_request():
             await live.start(rate=1001, payload=0, duration=1)
 
     asyncio.run(scenario())
+
+
+def test_serve_ends_after_its_duration_and_leaves_no_process():
+    proc = subprocess.Popen([sys.executable, "-m", "wslab", "serve", "--rate", "20",
+                             "--duration", "0.5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=60 * TIMEOUT_FACTOR)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "live page: http://127.0.0.1:" in out
+    assert wslab_processes(proc.pid) == []  # the server child stopped with it
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +198,8 @@ def test_the_page_shows_every_transport_receiving_without_loss(served):
             page.fill("#interval", "200")  # the page's short polls, every 200 ms
             page.wait_for_function(_all_received(10), polling=100, timeout=limit_ms)
             assert "±" in page.text_content("#clock")  # the offset's bound is shown
+            # isolated (5 µs clock) and still reading every transport across origins
+            assert page.evaluate("self.crossOriginIsolated") is True
             # the page's controls: a faster stream of bigger events, then stop
             page.fill("#rate", "200")
             page.fill("#payload", "1000")
