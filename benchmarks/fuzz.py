@@ -45,6 +45,7 @@ from wslab.net.hostile.campaign import (
     CampaignResult,
     Target,
     answer_kind,
+    attackable,
     campaign,
     targets,
 )
@@ -122,7 +123,7 @@ def main() -> int:
         print(f"server pid {lab.server.pid if lab.server else '?'}; {n} cases per endpoint, "
               f"seed {args.seed}, concurrency {args.concurrency}, bound {args.timeout} s/case")
         print(header)
-        for t in targets(lab.urls):
+        for t in targets(attackable(lab.urls)):
             if wanted and t.name not in wanted and t.name.split()[0] not in wanted:
                 continue
             r, s = fuzz_endpoint(lab, t, n, args.seed, args.concurrency, args.timeout)

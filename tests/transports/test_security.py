@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 import wslab
-from wslab.net.hostile.campaign import campaign, hold_half_open, targets
+from wslab.net.hostile.campaign import attackable, campaign, hold_half_open, targets
 from wslab.net.hostile.cases import FAR, Case
 from wslab.net.hostile.origin import cross_origin, format_rows
 from wslab.net.hostile.probe import probe
@@ -43,7 +43,7 @@ def _run(coro):
 
 
 def _t(lab, name):
-    return {t.name: t for t in targets(lab.urls)}[name]
+    return {t.name: t for t in targets(attackable(lab.urls))}[name]
 
 
 def _ws_case(t, frames, extensions=None, origin=ALLOWED):
@@ -195,7 +195,7 @@ def test_small_fuzz_campaign_with_a_bystander(lab, tmp_path):
             return [await campaign(t, n=200, seed=7, concurrency=16, timeout=0.5,
                                    check_every=100, alive=lab.server.alive,
                                    deadline_s=duration)
-                    for t in targets(lab.urls)]
+                    for t in targets(attackable(lab.urls))]
 
         results = _run(fuzz())
     finally:

@@ -23,8 +23,8 @@ from .cases import FAR, LENIENT, Case, generate
 from .probe import Outcome, probe
 from .wire import request, upgrade_request
 
-__all__ = ["ENDPOINTS", "KINDS_OF_ANSWER", "CampaignResult", "Target", "answer_kind", "campaign",
-           "health", "hold_half_open", "served", "targets"]
+__all__ = ["ENDPOINTS", "KINDS_OF_ANSWER", "CampaignResult", "Target", "answer_kind", "attackable",
+           "campaign", "health", "hold_half_open", "served", "targets"]
 
 #: the kit's endpoints by transport name: (kind, path) of each thing to attack;
 #: ``None`` for the path: the URL's own. (The fallback endpoint serves three.)
@@ -45,6 +45,13 @@ class Target:
     host: str
     port: int
     path: str
+
+
+def attackable(urls: dict[str, str]) -> dict[str, str]:
+    """The endpoints of ``urls`` (``Lab.urls``) the probes know how to attack
+    (`ENDPOINTS`), in their order: transports added to the kit later (e.g.
+    Socket.IO, with its own framing) are left out rather than refused."""
+    return {name: url for name, url in urls.items() if name in ENDPOINTS}
 
 
 def targets(urls: dict[str, str]) -> list[Target]:

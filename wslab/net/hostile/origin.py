@@ -18,7 +18,7 @@ them as a table.
 
 from __future__ import annotations
 
-from .campaign import Target, targets
+from .campaign import Target, attackable, targets
 from .cases import Case
 from .probe import Outcome, probe
 from .wire import request, upgrade_request
@@ -66,9 +66,10 @@ async def cross_origin(urls: dict[str, str], origin: str | None = "http://evil.e
     the bytes of data that came back within ``timeout`` and whether a page on
     ``origin`` could read them (``origin=None``: requests without an ``Origin``,
     as a non-browser client sends them). ``urls`` maps transport names to loopback
-    URLs (``Lab.urls``); raw TCP is skipped (a browser cannot open it)."""
+    URLs (``Lab.urls``); raw TCP is skipped (a browser cannot open it), and so
+    is any transport `attackable` leaves out."""
     rows = []
-    for t in targets({n: u for n, u in urls.items() if n != "tcp"}):
+    for t in targets({n: u for n, u in attackable(urls).items() if n != "tcp"}):
         for what, case in _requests(t, origin):
             rows.append(_row(t, what, await probe(t.host, t.port, case, timeout), origin))
     return rows

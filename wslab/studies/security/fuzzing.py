@@ -27,12 +27,18 @@ import pandas as pd
 import psutil
 
 from ...core.errors import RunError
-from ...net.hostile.campaign import KINDS_OF_ANSWER, CampaignResult, answer_kind, campaign, targets
+from ...net.hostile.campaign import (
+    KINDS_OF_ANSWER,
+    CampaignResult,
+    answer_kind,
+    attackable,
+    campaign,
+    targets,
+)
 from ...runner.lab import Lab
 from ...runner.store import Run
 from ...stats import Estimate, check_table
 from ._sync import run_sync
-from .origins import attackable
 from .paths import run_out
 
 __all__ = ["BENCHMARK_COMMAND", "FuzzPlan", "fuzz_checks", "fuzz_plan", "fuzz_table",

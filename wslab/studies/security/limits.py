@@ -24,14 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from ...net.hostile.campaign import Target, targets
+from ...net.hostile.campaign import Target, attackable, targets
 from ...net.hostile.cases import FAR, Case
 from ...net.hostile.probe import probe
 from ...net.hostile.wire import BINARY, CONT, deflate_message, frame, request, upgrade_request
 from ...runner.lab import Lab
 from ...transports.websocket import MAX_MESSAGE
 from ._sync import run_sync
-from .origins import attackable
 
 __all__ = ["BOMBS", "HEAD_SERVERS", "LIMIT_SERVERS", "header_cases", "measure_limits",
            "message_cases"]

@@ -4,15 +4,20 @@ Every endpoint of one server gets what a browser page would send (the
 WebSocket opening handshake, or a ``GET`` and a CORS preflight ``OPTIONS``;
 `wslab.net.hostile.origin`) with three ``Origin`` values: none (a
 non-browser client), the allowed page's and a foreign page's; once on a
-server without an allow-list and once on a server whose three WebSocket
-libraries (and the fallback's ``/ws``) carry one. Before the probes a short
-run gives the stream a history, so a ``GET`` that is served returns events.
+server with its defaults (policy off) and once with the policy on: an
+``Origin`` allow-list on the three WebSocket libraries and the fallback's
+``/ws`` (server option ``origins``), and CORS for the allowed page on the
+HTTP endpoints (server option ``cors``: ``Access-Control-Allow-Origin`` when
+the request's ``Origin`` is that page's). Before the probes a short run gives
+the stream a history, so a ``GET`` that is served returns events.
 
-`expected_answer` is the rule under test: an allow-list refuses a foreign
+The rules under test. `expected_answer`: an allow-list refuses a foreign
 ``Origin`` with 403 before the upgrade (RFC 6455 §4.2.2 item 4); nothing
-else looks at ``Origin``; the HTTP endpoints answer the ``GET`` (no CORS
-headers: the browser hides the answer from the page, after the server has
-served it) and have no preflight handler (405).
+else refuses by ``Origin``: the HTTP endpoints serve the ``GET`` whatever
+its ``Origin`` and have no preflight handler (405). `expected_read`: what
+the browser then lets the page read (a WebSocket once it is open, CORS not
+applying; an HTTP answer only with an ``Access-Control-Allow-Origin`` naming
+the page); a client without ``Origin`` is no page and reads what it gets.
 """
 
 from __future__ import annotations
@@ -21,15 +26,15 @@ import asyncio
 
 import pandas as pd
 
-from ...net.hostile.campaign import ENDPOINTS
+from ...net.hostile.campaign import attackable
 from ...net.hostile.origin import cross_origin
 from ...runner.lab import Lab
 from ...runner.store import Run
 from ._sync import run_sync
 from .paths import run_out
 
-__all__ = ["ALLOWED", "FOREIGN", "ORIGINS", "WS_SERVERS", "allow_list_options", "attackable",
-           "expected_answer", "measure_origins", "origin_table"]
+__all__ = ["ALLOWED", "FOREIGN", "HTTP_SERVERS", "ORIGINS", "WS_SERVERS", "expected_answer",
+           "expected_read", "measure_origins", "origin_table", "policy_options", "read_table"]
 
 ALLOWED = "http://127.0.0.1:8000"  # the site's own page (in the allow-list)
 FOREIGN = "http://evil.example"  # another site's page
@@ -37,26 +42,36 @@ FOREIGN = "http://evil.example"  # another site's page
 ORIGINS: dict[str, str | None] = {"none": None, "allowed": ALLOWED, "foreign": FOREIGN}
 #: the servers an allow-list applies to (server option ``origins``)
 WS_SERVERS = ("websocket", "aiohttp-ws", "picows", "fallback")
+#: the servers CORS applies to (server option ``cors``)
+HTTP_SERVERS = ("sse", "long-poll", "short-poll", "fallback")
 
 
-def allow_list_options() -> dict[str, dict[str, list[str | None]]]:
-    """Server options with the allow-list on every WebSocket server: the allowed
-    page, and ``None`` for clients that send no Origin (the kit's own)."""
-    return {name: {"origins": [None, ALLOWED]} for name in WS_SERVERS}
+def policy_options() -> dict[str, dict[str, object]]:
+    """Server options with the policy on: the allow-list on every WebSocket
+    server (the allowed page, and ``None`` for clients that send no Origin, as
+    the kit's own) and CORS for the allowed page on every HTTP server."""
+    opts: dict[str, dict[str, object]] = {n: {"origins": [None, ALLOWED]} for n in WS_SERVERS}
+    for name in HTTP_SERVERS:
+        opts.setdefault(name, {})["cors"] = ALLOWED
+    return opts
 
 
-def attackable(urls: dict[str, str]) -> dict[str, str]:
-    """The endpoints of ``urls`` (``Lab.urls``) the hostile probes know how to
-    attack (`wslab.net.hostile.campaign.ENDPOINTS`), in their order."""
-    return {name: urls[name] for name in ENDPOINTS if name in urls}
-
-
-def expected_answer(request: str, origin: str, allow_list: bool) -> str:
+def expected_answer(request: str, origin: str, policy: bool) -> str:
     """The answer the rule predicts for ``request`` (``upgrade``, ``GET`` or
     ``OPTIONS preflight``) with Origin column ``origin`` (a key of `ORIGINS`)."""
     if request == "upgrade":
-        return "HTTP 403" if allow_list and origin == "foreign" else "HTTP 101"
+        return "HTTP 403" if policy and origin == "foreign" else "HTTP 101"
     return "HTTP 200" if request == "GET" else "HTTP 405"
+
+
+def expected_read(request: str, origin: str, policy: bool) -> bool | None:
+    """May the requester read the answer? (``None`` for a preflight: its 405
+    fails it whatever the headers.)"""
+    if request == "upgrade":
+        return expected_answer(request, origin, policy) == "HTTP 101"
+    if request == "GET":
+        return origin == "none" or (policy and origin == "allowed")
+    return None
 
 
 async def _probe_all(urls: dict[str, str], timeout: float) -> list[dict]:
@@ -68,42 +83,64 @@ async def _probe_all(urls: dict[str, str], timeout: float) -> list[dict]:
 
 
 def measure_origins(timeout: float = 0.3, seed: int = 1) -> tuple[pd.DataFrame, Run]:
-    """Probe every endpoint with every Origin column, allow-list off then on.
-    One row per (allow_list, origin, endpoint, request): `cross_origin`'s
-    columns. Returns the rows and the history run of the last server."""
+    """Probe every endpoint with every Origin column, policy off then on. One
+    row per (policy, origin, endpoint, request): `cross_origin`'s columns.
+    Returns the rows and the history run of the last server."""
     rows = []
-    for allow in (False, True):
-        with Lab(server_options=allow_list_options() if allow else None) as lab:
+    for policy in (False, True):
+        with Lab(server_options=policy_options() if policy else None) as lab:
             run = lab.run("websocket", clients=1, rate=50, duration=0.2, seed=seed,
-                          progress=False, out=run_out(f"origins_history_{allow}"))
-            rows += [{"allow_list": allow, **r} for r in run_sync(_probe_all(
+                          progress=False, out=run_out(f"origins_history_{policy}"))
+            rows += [{"policy": policy, **r} for r in run_sync(_probe_all(
                 attackable(lab.urls), timeout))]
     return pd.DataFrame(rows), run
 
 
-def origin_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per endpoint and request: the answer with each Origin, allow-list
-    off and on, whether a browser page could read a foreign-Origin answer
-    (CORS), and a computed verdict against `expected_answer`."""
-    df = rows.copy()
-    df["expected"] = [expected_answer(q, o, a) for q, o, a in
-                      zip(df["request"], df["origin"], df["allow_list"], strict=True)]
-    df["col"] = df["origin"] + df["allow_list"].map({False: " / off", True: " / on"})
+def _wide(df: pd.DataFrame, value: str, origins: tuple[str, ...]) -> pd.DataFrame:
     keys = list(dict.fromkeys(zip(df["endpoint"], df["request"], strict=True)))
-    wide = df.set_index(["endpoint", "request", "col"])["answer"].unstack("col")
-    wide = wide.loc[keys, [f"{o} / {a}" for a in ("off", "on") for o in ORIGINS]]
+    col = df["origin"] + df["policy"].map({False: " / off", True: " / on"})
+    wide = df.assign(col=col).set_index(["endpoint", "request", "col"])[value].unstack("col")
+    wide = wide.loc[keys, [f"{o} / {a}" for a in ("off", "on") for o in origins]]
     wide.columns.name = None
-    foreign = df[df["origin"] == "foreign"].set_index(["endpoint", "request", "allow_list"])
-    for allow, tag in ((False, "off"), (True, "on")):
-        # what a browser lets a foreign page read (CORS), from the measured answer
-        wide[f"foreign page reads / {tag}"] = foreign["page_can_read"].xs(allow, level=2)
-    served = foreign["body_bytes"].where(foreign["answer"] == "HTTP 200").xs(True, level=2)
-    wide["foreign GET served B"] = served.astype("Int64")  # <NA>: not a served GET
-    wide["ACAO sent"] = df.groupby(["endpoint", "request"], sort=False)[
-        "access-control-allow-origin"].apply(lambda s: s.notna().any())
-    wrong = df[df["answer"] != df["expected"]].groupby(["endpoint", "request"], sort=False)
-    bad = wrong.apply(lambda g: ", ".join(f"{c}: {a} (expected {e})" for c, a, e in
-                                          zip(g["col"], g["answer"], g["expected"], strict=True)))
-    wide["verdict"] = [("as expected" if key not in bad.index else bad[key])
-                       for key in wide.index]
+    return wide
+
+
+def _verdicts(df: pd.DataFrame, measured: str, expected: str) -> pd.Series:
+    """Per (endpoint, request): "as expected", or the cells that differ."""
+    col = df["origin"] + df["policy"].map({False: " / off", True: " / on"})
+    bad = df[expected].notna() & (df[measured] != df[expected])
+    out = {}
+    for key, g in df.assign(col=col, bad=bad).groupby(["endpoint", "request"], sort=False):
+        wrong = g[g["bad"]]
+        out[key] = ("as expected" if wrong.empty else ", ".join(
+            f"{c}: {m} (expected {e})" for c, m, e in
+            zip(wrong["col"], wrong[measured], wrong[expected], strict=True)))
+    return pd.Series(out)
+
+
+def origin_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """What the server answered: one row per endpoint and request, a column per
+    Origin (none, allowed, foreign) and policy (off, on), and a computed
+    verdict against `expected_answer`."""
+    df = rows.assign(expected=[expected_answer(q, o, p) for q, o, p in zip(
+        rows["request"], rows["origin"], rows["policy"], strict=True)])
+    wide = _wide(df, "answer", tuple(ORIGINS))
+    wide["verdict"] = _verdicts(df, "answer", "expected")
+    return wide.reset_index()
+
+
+def read_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """What a browser page may read of those answers (CORS, from the measured
+    ``Access-Control-Allow-Origin``; a WebSocket once it is open), for the
+    allowed and the foreign page, policy off and on; the bytes of events a
+    foreign page's ``GET`` was served (policy on) whether it may read them or
+    not; and a computed verdict against `expected_read` (preflights: none)."""
+    df = rows.assign(expected=[expected_read(q, o, p) for q, o, p in zip(
+        rows["request"], rows["origin"], rows["policy"], strict=True)])
+    df = df[df["request"] != "OPTIONS preflight"]
+    wide = _wide(df, "page_can_read", ("allowed", "foreign"))
+    foreign = df[(df["origin"] == "foreign") & df["policy"]].set_index(["endpoint", "request"])
+    served = foreign["body_bytes"].where(foreign["answer"] == "HTTP 200")
+    wide["foreign GET served B"] = served.astype("Int64")  # <NA>: not an HTTP GET
+    wide["verdict"] = _verdicts(df, "page_can_read", "expected")
     return wide.reset_index()

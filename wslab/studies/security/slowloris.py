@@ -26,11 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...net.hostile.campaign import hold_half_open, targets
+from ...net.hostile.campaign import attackable, hold_half_open, targets
 from ...runner.lab import Lab
 from ...stats import check_table, mean_ci
 from ._sync import run_sync
-from .origins import attackable
 
 __all__ = ["AIOHTTP_DEFAULT_S", "SlowlorisPlan", "drop_check", "held_over_time",
            "measure_slowloris", "slowloris_plan"]
