@@ -1,0 +1,89 @@
+"""The compression sweep's plan, its settings and its `wslab.Experiment`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ...experiment import Experiment
+
+__all__ = ["BASELINE", "SETTINGS", "Plan", "experiment", "plan", "setting_of"]
+
+#: setting name -> (transport, client options); "off" rows are each transport's baseline
+SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ws off": ("websocket", {}),
+    # websockets' default answer: 2^12-byte windows, context kept between messages
+    "ws deflate": ("websocket", {"compression": True}),
+    "ws no takeover": ("websocket", {"compression": True, "server_no_context_takeover": True,
+                                     "client_no_context_takeover": True}),
+    "ws 15 bits": ("websocket", {"compression": True, "server_max_window_bits": 15}),
+    "ws 9 bits": ("websocket", {"compression": True, "server_max_window_bits": 9}),
+    "long-poll off": ("long-poll", {}),
+    "long-poll gzip": ("long-poll", {"gzip": True}),
+}
+#: each setting's baseline (the same transport uncompressed)
+BASELINE = {name: ("ws off" if t == "websocket" else "long-poll off")
+            for name, (t, _) in SETTINGS.items()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of the sweep (`plan` derives them from QUICK)."""
+
+    settings: tuple[str, ...]
+    kinds: tuple[str, ...]
+    sizes: tuple[int, ...]
+    clients: int
+    rate: float
+    duration: float
+    repeats: int
+
+    @property
+    def runs(self) -> int:
+        return len(self.settings) * len(self.kinds) * len(self.sizes) * self.repeats
+
+    def wall_s(self, overhead_s: float = 1.2) -> float:
+        """A rough wall time: every run's duration plus a fixed start/drain cost."""
+        return self.runs * (self.duration + overhead_s) + 2.0
+
+
+def plan(quick: bool) -> Plan:
+    """Quick: JSON of 1 KiB, websocket deflate and gzip long polls against their
+    baselines, 2 repeats; full: every setting, payload kind and two sizes."""
+    if quick:
+        return Plan(("ws off", "ws deflate", "long-poll off", "long-poll gzip"), ("json",),
+                    (1024,), clients=4, rate=50.0, duration=0.4, repeats=2)
+    return Plan(tuple(SETTINGS), ("random", "json", "repeated"), (128, 4096), clients=20,
+                rate=40.0, duration=1.0, repeats=2)
+
+
+def experiment(p: Plan, name: str = "09_compression", seed: int = 9) -> Experiment:
+    """Every setting x payload kind x size of ``p``; the runs keep their
+    deliveries (the model rebuilds the event bodies from them)."""
+    trials: list[Mapping[str, Any]] = []
+    for setting in p.settings:
+        transport, options = SETTINGS[setting]
+        for kind in p.kinds:
+            for size in p.sizes:
+                trials.append({"transport": transport, "options": options,
+                               "payload_kind": kind, "payload": size})
+    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed,
+                      base={"clients": p.clients, "rate": p.rate, "duration": p.duration,
+                            "schedule": "fixed", "warmup": 0.0})
+
+
+def setting_of(row: Mapping[str, Any]) -> str:
+    """The `SETTINGS` name of a run table's row (its transport and option columns)."""
+    if row["transport"] == "long-poll":
+        return "long-poll gzip" if row.get("option_gzip") is True else "long-poll off"
+    if row.get("option_compression") is not True:
+        return "ws off"
+    if row.get("option_server_no_context_takeover") is True:
+        return "ws no takeover"
+    bits = row.get("option_server_max_window_bits")
+    if bits is not None and not pd.isna(bits):
+        return f"ws {int(bits)} bits"
+    return "ws deflate"
