@@ -18,6 +18,7 @@ the Python clients see the same Poisson stream):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,9 +56,9 @@ class BrowserPlan:
         return {"clients": self.clients, "rate": self.rate, "duration": self.duration,
                 "interval": self.interval, "warmup": min(0.5, self.duration / 4)}
 
-    def trials(self) -> list[dict[str, Any]]:
-        """Every trial, each with its ``label`` removed later (see `label_of`)."""
-        out: list[dict[str, Any]] = [{"transport": t, "client": c}
+    def trials(self) -> list[Mapping[str, Any]]:
+        """Every trial (its group is told by `label_of`)."""
+        out: list[Mapping[str, Any]] = [{"transport": t, "client": c}
                                      for t in self.transports for c in ("python", "chromium")]
         out += [{"transport": "short-poll", "client": "chromium", "cookies": n}
                 for n in ((SESSION_COOKIE_BYTES,) * self.session_cookie + (self.cookie_jar,))]
