@@ -93,8 +93,11 @@ def _pin(ctx: ssl.SSLContext, version: str) -> ssl.SSLContext:
     return ctx
 
 
-def server_context(config: dict[str, str]) -> ssl.SSLContext:
-    """The server side's context from `TlsMaterial.server_config`."""
+def server_context(config: dict[str, str],
+                   alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext:
+    """The server side's context from `TlsMaterial.server_config`, offering the
+    ``alpn`` protocols (RFC 7301): HTTP/1.1 for every transport but the HTTP/2
+    ones, which need a context of their own offering ``h2`` (RFC 9113 §3.2)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     fd, path = tempfile.mkstemp(prefix="wslab-tls-", suffix=".pem")
     try:  # ssl loads keys from files only: a private file, removed at once
@@ -103,7 +106,7 @@ def server_context(config: dict[str, str]) -> ssl.SSLContext:
         ctx.load_cert_chain(path)
     finally:
         os.unlink(path)
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(list(alpn))
     return _pin(ctx, config["version"])
 
 

@@ -115,7 +115,7 @@ async def _setup(config: dict[str, Any], channel: Channel):
     endpoints = {}
     for name in config.get("transports") or transports.names():
         options = config.get("options", {}).get(name, {})
-        bind = Bind(host, int(ports.get(name, 0)), reuse_port, tls)
+        bind = Bind(host, int(ports.get(name, 0)), reuse_port, tls, config.get("tls") or None)
         endpoints[name] = await transports.get(name).start_server(hub, bind, options)
     meter = ProcessMeter()
     rss_before_clients = meter.rss()
