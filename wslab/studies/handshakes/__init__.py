@@ -17,6 +17,7 @@ resumed TLS handshakes with the blocking `ssl` module (``session=``,
 
 from .checks import (
     TOLERANCE,
+    conclusions,
     resumption_table,
     setup_line,
     step_table,
@@ -26,11 +27,12 @@ from .checks import (
 from .figures import ttfe_figure
 from .probe import STEPS, probe_once, request_bytes
 from .resumption import handshake_once, measure_resumption
-from .runs import DELAYS_MS, TLS_MODES, measure, proxied, served
+from .runs import DELAYS_MS, TLS_MODES, measure, proxied, served, wall_s
 from .subprotocols import CASES, subprotocol_table
 
 __all__ = [
-    "CASES", "DELAYS_MS", "STEPS", "TLS_MODES", "TOLERANCE", "handshake_once", "measure",
+    "CASES", "DELAYS_MS", "STEPS", "TLS_MODES", "TOLERANCE", "conclusions", "handshake_once", "measure",
     "measure_resumption", "probe_once", "proxied", "request_bytes", "resumption_table", "served",
     "setup_line", "step_table", "subprotocol_table", "ttfe_checks", "ttfe_figure", "ttfe_table",
+    "wall_s",
 ]

@@ -20,7 +20,7 @@ from ...core.machine import machine_info, versions
 from ...models import handshake as model
 from .probe import STEPS
 
-__all__ = ["TOLERANCE", "resumption_table", "setup_line", "step_table", "ttfe_checks",
+__all__ = ["TOLERANCE", "conclusions", "resumption_table", "setup_line", "step_table", "ttfe_checks",
            "ttfe_table"]
 
 TOLERANCE = 0.05
@@ -104,3 +104,37 @@ def setup_line(**params: Any) -> str:
     shown = ", ".join(f"{k}={val}" for k, val in params.items())
     return (f"Setup: {m['cores']} cores, {m['cpu']}, {m['os']} | Python {v['python']}, "
             f"websockets {v.get('websockets', '?')}, aiohttp {v.get('aiohttp', '?')} | {shown}")
+
+
+def conclusions(checks: pd.DataFrame, steps: pd.DataFrame, subprotocols: pd.DataFrame,
+                resumption: pd.DataFrame) -> list[str]:
+    """One sentence per finding, each computed from the tables printed above it."""
+    agree = (checks["verdict"].str.startswith("model inside")
+             | checks["verdict"].str.contains("tolerance"))
+    out = [f"Time to first event: {int(agree.sum())} of {len(checks)} delayed points agree with "
+           f"the proxy-path round-trip model (inside the 95 % CI or within "
+           f"{TOLERANCE:.0%} of it); the others: "
+           + ("none" if agree.all() else "; ".join(
+               f"{r.transport} {r.tls} {r.delay_ms:g} ms: {r.verdict}"
+               for r in checks[~agree].itertuples()))]
+    tls_bytes = steps[steps["step"] == "tls"].groupby("tls")[["bytes_up", "bytes_down"]].median()
+    for mode, r in tls_bytes.iterrows():
+        if mode != "clear":
+            out.append(f"TLS {mode} handshake: {r.bytes_up:.0f} B up, {r.bytes_down:.0f} B down "
+                       f"(median over transports) before the first request.")
+    sub = subprotocols.set_index(["server supports", "client offers"])
+    agreed = sub[(sub["status"] == 101) & (sub["chosen"] != "(none)")]
+    if len(agreed):
+        r = agreed.iloc[0]
+        out.append(f"One subprotocol adds {r.added_up} B up and {r.added_down} B down to the "
+                   f"opening handshake.")
+    for (supported, offered), r in sub[sub["status"] != 101].iterrows():
+        out.append(f"Server supports {supported}, client offers {offered}: HTTP {r.status} "
+                   f"({r.reason.split(': ', 1)[-1]}), no connection.")
+    for (tls, kind), g in resumption.groupby(["tls", "kind"], sort=False):
+        out.append(f"TLS {tls} {kind}: session resumed in {g['resumed'].mean():.0%} of "
+                   f"{int(g['n'].sum())} handshakes, {g['bytes_up'].median():.0f} B up / "
+                   f"{g['bytes_down'].median():.0f} B down; time vs model: "
+                   + "; ".join(f"{r.delay_ms:g} ms {r.verdict}" for r in g.itertuples()
+                               if r.delay_ms > 0))
+    return out

@@ -17,8 +17,10 @@ before it saves the session; a resumed handshake (PSK with (EC)DHE, no early
 data) still takes one round trip but sends no certificate.
 
 Per pair: the full handshake's and the resumed one's duration (``connect()``
-returned to ``do_handshake()`` returned) and bytes each way at that instant
-(kernel counters: TLS records included), and ``session_reused``.
+returned to ``do_handshake()`` returned), bytes each way until the first
+event is in (kernel counters: TLS records, tickets, the 8-byte ``since`` and
+one event frame included; the last two are the same for both kinds), and
+``session_reused``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ def handshake_once(host: str, port: int, ctx: ssl.SSLContext,
         t0 = time.monotonic_ns()
         tls = ctx.wrap_socket(sock, server_hostname=host, session=session)
         t1 = time.monotonic_ns()
-        counters = tcp_info(tls)
         tls.sendall(wire.encode_since(0))
         frame = b""
         while len(frame) < 4 or len(frame) < 4 + int.from_bytes(frame[:4], "big"):
@@ -59,6 +60,9 @@ def handshake_once(host: str, port: int, ctx: ssl.SSLContext,
             if not data:
                 raise RunError("resumption probe: the server closed before the first event")
             frame += data
+        # bytes up to the first event, not at the handshake's end: TLS 1.3 tickets come
+        # after the handshake, and on a fast path race the counters read there
+        counters = tcp_info(tls)
         row = {"handshake_ms": (t1 - t0) / 1e6, "up": counters.bytes_up,
                "down": counters.bytes_down, "reused": tls.session_reused,
                "tls_version": tls.version()}
@@ -74,7 +78,7 @@ def measure_resumption(versions: Sequence[str] = ("1.2", "1.3"),
                        seed: int = 1) -> pd.DataFrame:
     """One row per handshake: ``tls``, ``delay_ms``, ``sample``, ``kind`` ("full" or
     "resumed", in pairs: the resumed one offers the session the full one got),
-    ``handshake_ms``, ``up``, ``down`` (bytes at the handshake's end), ``reused``."""
+    ``handshake_ms``, ``up``, ``down`` (bytes until the first event), ``reused``."""
     if not versions or any(v not in ("1.2", "1.3") for v in versions):
         raise ConfigError(f"versions must be among '1.2', '1.3', not {list(versions)}")
     if not (isinstance(samples, int) and 1 <= samples <= 1000):

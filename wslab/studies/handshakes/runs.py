@@ -26,7 +26,7 @@ from ...models import handshake as model
 from ...net.toxics import toxics_from_args
 from .probe import probe_once
 
-__all__ = ["DELAYS_MS", "TLS_MODES", "measure", "proxied", "served"]
+__all__ = ["DELAYS_MS", "TLS_MODES", "measure", "proxied", "served", "wall_s"]
 
 DELAYS_MS = (0.0, 25.0, 100.0)
 #: clear text, TLS 1.2, TLS 1.3
@@ -120,3 +120,14 @@ def measure(transports: Sequence[str] = model.TRANSPORTS,
                                          "delay_ms": float(delay), "sample": sample,
                                          **probe_once(t, host, port, server.tls)})
     return pd.DataFrame(rows)
+
+
+def wall_s(transports: Sequence[str] = model.TRANSPORTS, tls: Sequence[str | None] = TLS_MODES,
+           delays_ms: Sequence[float] = DELAYS_MS, samples: int = 5,
+           start_s: float = 0.6) -> float:
+    """Expected wall time of `measure` (the model's round trips per probe, a further
+    one per poll, and ``start_s`` per server or proxy child started)."""
+    rtts = sum(model.rtts_to_first_event(t, v, "proxy") + model.next_poll_rtts(t)
+               for t in transports for v in tls)
+    return (samples * rtts * 2 * sum(delays_ms) / 1e3
+            + start_s * len(tls) * (1 + len(delays_ms)) + 0.01 * samples * len(transports))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -53,7 +54,7 @@ async def _one(url: str, offered: Sequence[str] | None) -> dict[str, Any]:
             await asyncio.sleep(0.05)  # its response fully in (it closes after it)
             c = tcp_info(held)
             return {"status": exc.response.status_code, "chosen": "(refused)",
-                    "reason": exc.response.body.decode(errors="replace").strip()[:80],
+                    "reason": exc.response.body.decode(errors="replace").strip()[:120],
                     "bytes_up": c.bytes_up, "bytes_down": c.bytes_down}
         c = tcp_info(held)  # the 101 has been read: the handshake, both ways
         await ws.close()
@@ -83,7 +84,9 @@ def subprotocol_table(cases=CASES) -> pd.DataFrame:
     refusal's), the subprotocol chosen, the refusal's text, the handshake's bytes
     up and down (kernel counters; the 101 or the refusal fully read) and what
     each adds to the first case's (no header either way)."""
-    df = pd.DataFrame(asyncio.run(_table(cases)))
+    # a thread of its own: a notebook's kernel already runs an event loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        df = pd.DataFrame(pool.submit(asyncio.run, _table(cases)).result(timeout=60))
     df["added_up"] = df["bytes_up"] - df["bytes_up"].iloc[0]
     df["added_down"] = df["bytes_down"] - df["bytes_down"].iloc[0]
     return df
