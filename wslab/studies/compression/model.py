@@ -84,7 +84,8 @@ def ws_delta(messages: Sequence[bytes], options: Mapping[str, Any], per_client: 
     takeover = not options.get("server_no_context_takeover", False)
     plain = np.array([ws_frame(len(m)) for m in messages])
     packed = np.array([ws_frame(int(n)) for n in _deflate_sizes(messages, bits, takeover)])
-    return float((packed - plain).mean()) + extension_header(options) / max(per_client, 1)
+    header = extension_header({**options, "compression": True})
+    return float((packed - plain).mean()) + header / max(per_client, 1)
 
 
 def gzip_delta(messages: Sequence[bytes]) -> float:

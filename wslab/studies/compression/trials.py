@@ -60,7 +60,8 @@ def plan(quick: bool) -> Plan:
                 rate=40.0, duration=1.0, repeats=2)
 
 
-def experiment(p: Plan, name: str = "09_compression", seed: int = 9) -> Experiment:
+def experiment(p: Plan, name: str = "09_compression", seed: int = 9,
+               root: str | None = None) -> Experiment:
     """Every setting x payload kind x size of ``p``; the runs keep their
     deliveries (the model rebuilds the event bodies from them)."""
     trials: list[Mapping[str, Any]] = []
@@ -70,7 +71,7 @@ def experiment(p: Plan, name: str = "09_compression", seed: int = 9) -> Experime
             for size in p.sizes:
                 trials.append({"transport": transport, "options": options,
                                "payload_kind": kind, "payload": size})
-    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed,
+    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed, root=root,
                       base={"clients": p.clients, "rate": p.rate, "duration": p.duration,
                             "schedule": "fixed", "warmup": 0.0})
 

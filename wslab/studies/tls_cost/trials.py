@@ -45,7 +45,8 @@ def plan(quick: bool) -> Plan:
                 short_s=0.5, long_s=1.5, rate=50.0, payload=256, repeats=3)
 
 
-def experiment(p: Plan, name: str = "09_tls_cost", seed: int = 9) -> Experiment:
+def experiment(p: Plan, name: str = "09_tls_cost", seed: int = 9,
+               root: str | None = None) -> Experiment:
     """Every transport of ``p`` in clear and over TLS, two shapes each: a short
     run with ``n_small`` clients and a long one with ``n_large``.
 
@@ -61,6 +62,6 @@ def experiment(p: Plan, name: str = "09_tls_cost", seed: int = 9) -> Experiment:
             for clients, duration in ((p.n_small, p.short_s), (p.n_large, p.long_s)):
                 trials.append({"transport": transport, "tls": tls, "clients": clients,
                                "duration": duration})
-    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed,
+    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed, root=root,
                       base={"rate": p.rate, "payload": p.payload, "schedule": "fixed",
                             "warmup": 0.0, "keep_messages": False})
