@@ -96,3 +96,27 @@ def test_resumption_is_real_and_saves_the_certificate():
     assert (resumed["down"] < full["down"] / 2).all()  # no certificate the second time
     table = hs.resumption_table(df)
     assert set(table["verdict"]) == {"anchor"} and (table["resumed"].isin([0.0, 1.0])).all()
+
+
+def test_conclusions_and_plan_follow_from_the_tables():
+    table = hs.ttfe_table(_synthetic())
+    checks, steps = hs.ttfe_checks(table), hs.step_table(_synthetic(), 25.0)
+    subs = pd.DataFrame([
+        {"server supports": "(none)", "client offers": "(none)", "status": 101,
+         "chosen": "(none)", "reason": "", "added_up": 0, "added_down": 0},
+        {"server supports": "a", "client offers": "a", "status": 101, "chosen": "a",
+         "reason": "", "added_up": 27, "added_down": 27},
+        {"server supports": "a", "client offers": "b", "status": 400, "chosen": "(refused)",
+         "reason": "Failed to open a WebSocket connection: invalid subprotocol", "added_up": 27,
+         "added_down": -24}])
+    res = pd.DataFrame([{"tls": "1.2", "delay_ms": 25.0, "kind": "resumed", "n": 4,
+                         "verdict": "model inside 95 % CI", "bytes_up": 600.0,
+                         "bytes_down": 290.0, "resumed": 1.0}])
+    lines = hs.conclusions(checks, steps, subs, res)
+    assert lines[0].startswith(f"Time to first event: {len(checks)} of {len(checks)} delayed")
+    assert "One subprotocol adds 27 B up and 27 B down" in " ".join(lines)
+    assert any("HTTP 400 (invalid subprotocol)" in line for line in lines)
+    assert lines[-1].startswith("TLS 1.2 resumed: session resumed in 100% of 4 handshakes")
+    # the plan: round trips x 2 d per probe, one more per poll, plus the children's start
+    assert hs.wall_s(["tcp"], [None], [0.0, 50.0], samples=2, start_s=0.0) == pytest.approx(
+        2 * 1 * 0.1 + 0.01 * 2)
