@@ -49,6 +49,8 @@ def ttfe_figure(table: pd.DataFrame) -> Figure:
         plots.readable_ticks(ax, "y")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
+    # headroom above the highest interval, so the legends cover no point
+    axes[0][0].set_ylim(top=1.75 * max(float(table["high"].max()), float(table["network_model_ms"].max())))
     axes[0][0].set_ylabel("time to first event (ms)\nconnect() to the event in hand")
     fig.legend(handles=[Line2D([], [], ls="", marker="o", color="0.2",
                                label="measured mean, 95 % CI")],
