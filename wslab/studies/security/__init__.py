@@ -62,6 +62,9 @@ from .slowloris import (
     measure_slowloris,
     slowloris_plan,
 )
+from .summary import (
+    conclusions,
+)
 
 __all__ = [
     "AIOHTTP_DEFAULT_S",
@@ -78,6 +81,7 @@ __all__ = [
     "SlowlorisPlan",
     "WS_SERVERS",
     "binding_table",
+    "conclusions",
     "drop_check",
     "expected_answer",
     "expected_read",

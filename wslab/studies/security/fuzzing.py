@@ -64,9 +64,9 @@ class FuzzPlan:
 
 
 def fuzz_plan(quick: bool, seed: int = 1) -> FuzzPlan:
-    """Quick: 60 cases per endpoint beside a 4 s bystander; full: 1,000 per
+    """Quick: 60 cases per endpoint beside a 3.5 s bystander; full: 1,000 per
     endpoint (10,000 in all) beside a 90 s one (the campaign stops 2 s before)."""
-    return (FuzzPlan(60, 16, 0.5, 4.0, seed) if quick
+    return (FuzzPlan(60, 16, 0.5, 3.5, seed) if quick
             else FuzzPlan(1000, 16, 0.5, 90.0, seed))
 
 

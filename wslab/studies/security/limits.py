@@ -96,7 +96,9 @@ async def _messages(ts: dict[str, Target], timeout: float) -> list[dict]:
             expected = c["expected"] if c["extension"] is None or name != "picows" else (
                 "extension not negotiated",)  # picows has no permessage-deflate
             rows.append({"server": name, "case": c["case"], "wire_B": c["wire_B"],
-                         "message_B": c["message_B"], "limit_B": MAX_MESSAGE,
+                         "message_B": c["message_B"],
+                         "inflation": round(c["message_B"] / c["wire_B"], 1),
+                         "limit_B": MAX_MESSAGE,
                          "answer": answer,
                          "expected": " or ".join(e.removeprefix("101 + ") for e in expected),
                          "verdict": "as expected" if answer in expected else "differs"})
