@@ -99,3 +99,17 @@ def test_a_real_sweep_matches_the_model_to_the_byte(tmp_path):
     check = cs.check_model(runs).iloc[0]
     assert check.setting == "ws deflate" and check.zlib_ratio < 0.6
     assert check.measured == pytest.approx(check.model, abs=0.5)
+
+
+def test_ratio_figure_has_a_bar_and_a_model_marker_per_setting():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    costs = cs.cost_table(_runs())
+    checks = pd.DataFrame({"setting": ["ws deflate", "long-poll gzip"],
+                           "payload_kind": ["json"] * 2, "payload": [1024] * 2,
+                           "zlib_ratio": [0.25, 0.5]})
+    ax = cs.ratio_figure(costs, checks).axes[0]
+    assert len(ax.patches) == 2 and ax.get_ylabel() == "bytes per event down / uncompressed"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "model: zlib offline, same bodies" in labels

@@ -80,3 +80,17 @@ def test_a_sweep_of_clear_and_tls_runs_each_in_its_own_server(tmp_path):
     by = runs.assign(setting=runs.tls.fillna("clear")).set_index("setting")
     # same seed, same bodies: TLS adds a handshake and 22 B per event, at least
     assert by.loc["1.3", "bytes_down"] > by.loc["clear", "bytes_down"] + 22 * 6
+
+
+def test_figure_draws_the_model_beside_what_tls_adds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    runs = _runs()
+    fig = tc.tls_figure(tc.bytes_table(runs, 0.5, 1.5), tc.cpu_table(runs, 1.5),
+                        tc.memory_table(runs), tc.check_records(runs, 0.5, 1.5))
+    axes = fig.axes
+    assert [a.get_ylabel() for a in axes][0] == "TLS - clear, bytes per event (B)"
+    assert all(a.get_xlabel() == "transport" for a in axes)
+    assert "model: 22 B x records per event" in [t.get_text() for t in
+                                                 axes[0].get_legend().get_texts()]

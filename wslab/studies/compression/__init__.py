@@ -19,6 +19,7 @@ per event beside zlib's offline result on the same bodies (`model`), with
 computed verdicts.
 """
 
+from .figures import ratio_figure
 from .model import bodies, extension_header, gzip_delta, ws_delta, ws_frame
 from .tables import (
     COST_METRICS,
@@ -31,4 +32,5 @@ from .trials import BASELINE, SETTINGS, Plan, experiment, plan, setting_of
 
 __all__ = ["BASELINE", "COST_METRICS", "SETTINGS", "Plan", "bodies", "check_model",
            "compression_conclusions", "cost_table", "experiment", "extension_header",
-           "gzip_delta", "labelled", "plan", "setting_of", "ws_delta", "ws_frame"]
+           "gzip_delta", "labelled", "plan", "ratio_figure", "setting_of", "ws_delta",
+           "ws_frame"]

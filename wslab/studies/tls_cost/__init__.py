@@ -26,6 +26,7 @@ Each table sets TLS minus clear beside the clear and TLS values; `check_table`
 gives the record model with computed verdicts.
 """
 
+from .figures import tls_figure
 from .tables import (
     bytes_table,
     check_records,
@@ -38,4 +39,4 @@ from .tables import (
 from .trials import Plan, experiment, plan
 
 __all__ = ["Plan", "bytes_table", "check_records", "cpu_table", "experiment", "fit_slope",
-           "memory_table", "per_client_bytes", "plan", "tls_conclusions"]
+           "memory_table", "per_client_bytes", "plan", "tls_conclusions", "tls_figure"]
