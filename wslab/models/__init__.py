@@ -44,6 +44,8 @@ Every name is importable from ``wslab.models``; the code lives by subject:
   mean latency, its CV and the batching of events per response.
 * `wslab.models.push` -- server push (SSE, WebSocket): one transit
   (RFC 6202 §3.2).
+* `wslab.models.hpack` -- HTTP/2 request header bytes: HPACK (RFC 7541)
+  literals, indices and the dynamic table, plus the 9-byte frame header.
 * `wslab.models.framing` -- bytes per message: RFC 6455 frame sizes and
   TCP/IP segment headers.
 * `wslab.models.bandwidth` -- the load of N clients: polls per second, header
@@ -91,6 +93,15 @@ from .framing import (
     ws_frame_bytes,
     ws_frame_header_bytes,
 )
+from .hpack import (
+    H2_FRAME_HEADER_BYTES,
+    HPACK_DEFAULT_TABLE_BYTES,
+    HpackEncoderModel,
+    h2_headers_frame_bytes,
+    hpack_block_bytes,
+    hpack_integer_bytes,
+    hpack_string_bytes,
+)
 from .long_poll import (
     LongPollBounds,
     long_poll_batch_size,
@@ -134,6 +145,13 @@ from .socketio import (
 )
 
 __all__ = [
+    "H2_FRAME_HEADER_BYTES",
+    "HPACK_DEFAULT_TABLE_BYTES",
+    "HpackEncoderModel",
+    "h2_headers_frame_bytes",
+    "hpack_block_bytes",
+    "hpack_integer_bytes",
+    "hpack_string_bytes",
     "KAAZING_CLIENTS",
     "KAAZING_FRAME_BYTES",
     "KAAZING_HEADER_BYTES",
