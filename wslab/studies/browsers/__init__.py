@@ -13,6 +13,7 @@ computed verdicts (cookie bytes per poll, recovery after a reset);
 """
 
 from .figures import header_figure, latency_figure
+from .limit import connlimit_frame, measure_connlimit
 from .plan import BROWSER_TRANSPORTS, SESSION_COOKIE_BYTES, BrowserPlan, browser_plan, label_of
 from .tables import (
     COOKIE_LINE_BYTES,
@@ -21,7 +22,6 @@ from .tables import (
     clock_table,
     compare_table,
     conclusions,
-    connlimit_frame,
     fault_table,
     header_checks,
     header_table,
@@ -34,4 +34,5 @@ __all__ = ["BROWSER_TRANSPORTS", "COOKIE_LINE_BYTES", "EVENTSOURCE_RETRY_S",
            "PAGE_BACKOFF_BASE_S", "SESSION_COOKIE_BYTES", "BrowserPlan", "browser_plan",
            "clock_table", "compare_table", "conclusions", "connlimit_frame", "fault_table",
            "header_checks", "header_figure", "header_table", "label_of", "latency_figure",
+           "measure_connlimit",
            "recovery_checks", "run_extras", "tidy"]

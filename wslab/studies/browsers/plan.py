@@ -97,10 +97,12 @@ def browser_plan(quick: bool) -> BrowserPlan:
 
 
 def label_of(row: Any) -> str:
-    """The group a trial belongs to: ``faults``, ``headers`` or ``compare``."""
+    """The group a trial (its parameters, or a row of the experiment's table)
+    belongs to: ``faults``, ``headers`` or ``compare``."""
     faults = row.get("faults")
     if isinstance(faults, list | tuple) and len(faults) or (isinstance(faults, str) and faults):
         return "faults"
-    if row.get("cookies") or row.get("option_headers") == "browser":
+    options = row.get("options") if isinstance(row.get("options"), Mapping) else {}
+    if row.get("cookies") or "browser" in (row.get("option_headers"), options.get("headers")):
         return "headers"
     return "compare"

@@ -22,7 +22,7 @@ from ...runner.store import load
 from .plan import SESSION_COOKIE_BYTES, label_of
 
 __all__ = ["COOKIE_LINE_BYTES", "EVENTSOURCE_RETRY_S", "PAGE_BACKOFF_BASE_S", "clock_table",
-           "compare_table", "fault_table", "header_checks", "header_table", "recovery_checks",
+           "compare_table", "conclusions", "fault_table", "header_checks", "header_table", "recovery_checks",
            "run_extras", "tidy"]
 
 #: "Cookie: " and CRLF around the jar's bytes in a request head (RFC 9112 section 5)
@@ -54,6 +54,7 @@ def run_extras(run: Any) -> dict[str, Any]:
         "recovery_n": int(len(rec)),
         "transit_ms": float(s["latency_us"].get("p50", np.nan)) / 1e3,
         "ws_extensions": "; ".join(s.get("ws_extensions", [])) or "-",
+        "browser": s.get("browser", "-"),
     }
 
 
@@ -169,19 +170,6 @@ def recovery_checks(t: pd.DataFrame) -> pd.DataFrame:
                      "model": fm.recovery_mean(base, jitter, 1 / float(g.rate.iloc[0]), h) * 1e3,
                      "tolerance": 0.05})
     return stats.check_table(rows)
-
-
-def connlimit_frame(results: list[Any], bound: float) -> pd.DataFrame:
-    """`wslab.runner.connlimit` results per kind: streams, how many got an
-    event within ``bound`` s, the first stalled stream and what was negotiated."""
-    rows = []
-    for kind in dict.fromkeys(r.kind for r in results):
-        rs = [r for r in results if r.kind == kind]
-        stalled = [r.index for r in rs if r.stalled]
-        rows.append({"kind": kind, "streams": len(rs), "got_events": len(rs) - len(stalled),
-                     "first_stalled": stalled[0] if stalled else "-", "bound_s": bound,
-                     "negotiated": rs[0].negotiated})
-    return pd.DataFrame(rows)
 
 
 def conclusions(faults: pd.DataFrame, heads: pd.DataFrame, limit: pd.DataFrame,
