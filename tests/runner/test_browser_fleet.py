@@ -104,7 +104,7 @@ def test_pages_get_every_event_once(lab, transport, tmp_path):
         # Every poll's head carries "Cookie: " + 300 B + CRLF; a GET has no body,
         # so the bytes up per request are the request head, the same for each poll
         # (the request line's since=N grows by a digit at most).
-        assert s["cookie_bytes"] == 300
+        assert s["cookie_bytes"] == 300 and s["http_versions"] == ["http/1.1"]
         per_poll = conns.bytes_up / conns.requests
         assert per_poll.min() > 310 + 300 and per_poll.max() - per_poll.min() < 3
 

@@ -356,7 +356,8 @@ class BrowserFleet:
                 "cookie_bytes": sum(len(n) + len(v) + 1 for n, v in self.cookies)
                 + 2 * max(len(self.cookies) - 1, 0),
                 "ws_extensions": sorted({r["extensions"] for r in self.records
-                                         if r["extensions"]})}
+                                         if r["extensions"]}),
+                "http_versions": sorted({v for r in self.records for v in r["protocols"]})}
 
     def clock_stats(self) -> dict[str, float]:
         """The alignment bound, the drift between the two alignments, and the

@@ -327,6 +327,8 @@ class Lab:
                 k: sum(f["browser_cpu_by_type"].get(k, 0.0) for f in state.fleet_stats)
                 for k in sorted({k for f in state.fleet_stats for k in f["browser_cpu_by_type"]})}
             summary["cookie_bytes"] = state.fleet_stats[0]["cookie_bytes"]
+            summary["http_versions"] = sorted({v for f in state.fleet_stats
+                                               for v in f["http_versions"]})
         summary["server_workers"] = len(self.servers)
         summary["live_connections_at_start"] = sum(
             p["live_connections"].get(cfg.transport, 0) for p in pubs)
