@@ -114,3 +114,18 @@ def test_run_extras_of_a_real_short_poll_run(tmp_path):
     assert x["header_bytes_per_poll"] == pytest.approx(per) and 100 < per < 300
     assert x["page_reconnects"] == 0 and np.isnan(x["recovery_ms_mean"])
     assert x["kernel_sockets"] == 2 and x["browser"] == "-"
+
+
+def test_figures_label_their_axes_and_state_n():
+    import matplotlib.pyplot as plt
+
+    runs = _runs()
+    fig = st.latency_figure(st.compare_table(runs))
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and "ms" in ax.get_ylabel()
+    assert any("n = 3 runs" in t.get_text() for t in ax.get_legend().get_texts())
+    heads = st.header_table(runs)
+    fig2 = st.header_figure(heads, 560.0)
+    labels = [t.get_text() for t in fig2.axes[0].get_legend().get_texts()]
+    assert any(x.startswith("model: ") for x in labels) and "bytes" in fig2.axes[0].get_xlabel()
+    plt.close("all")

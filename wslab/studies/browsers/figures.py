@@ -16,8 +16,8 @@ CLIENT_COLORS = {"python": "tab:blue", "chromium": "tab:orange"}
 
 
 def latency_figure(compare: pd.DataFrame) -> plt.Figure:
-    """p50 and p99 per transport, Chromium beside Python: mean over runs with
-    its 95 % t interval as error bars; n runs in the legend."""
+    """p50 and p99 per transport (log axis), Chromium beside Python: mean over
+    runs with its 95 % t interval as error bars; n runs in the legend."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
     transports = list(dict.fromkeys(compare.transport))
     x = np.arange(len(transports))
@@ -30,7 +30,9 @@ def latency_figure(compare: pd.DataFrame) -> plt.Figure:
                    yerr=np.nan_to_num(err), capsize=3,
                    label=f"{client} (n = {int(d.n.max())} runs each)")
         ax.set_xticks(x, transports)
-        ax.set_ylabel(f"{q.split(' (')[0]} (ms)")
+        # push transports deliver in ms, short polling in a fraction of its interval
+        ax.set_yscale("log")
+        ax.set_ylabel(f"{q.split(' (')[0]} (ms, log scale)")
         ax.set_title(q.split(" (")[0])
         ax.legend(fontsize=8)
         plots.readable_ticks(ax, "y")
