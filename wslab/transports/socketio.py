@@ -234,11 +234,12 @@ def _reconnection(options: Mapping[str, Any]) -> dict[str, Any]:
             "randomization_factor": 0.0 if backoff.jitter == "none" else backoff.base / 2}
 
 
-async def _close(sio: socketio.AsyncClient, within: float = 2.0) -> None:
+async def _close(sio: socketio.AsyncClient, within: float = 0.5) -> None:
     """Disconnect (a ``41`` and an Engine.IO ``1`` CLOSE), or stop reconnecting.
 
-    In polling mode python-engineio then waits for its held ``GET`` to come
-    back, which can take until the next ping; after ``within`` s its tasks
+    In polling mode python-engineio 4.15's disconnect waits for its held
+    ``GET``, which the server answers only at the next ping (25 s by
+    default; seen here: no answer within 5 s); after ``within`` s its tasks
     are cancelled instead (the sockets are closed with the session)."""
     try:
         async with asyncio.timeout(within):
