@@ -59,7 +59,8 @@ async def probe(polls: int = 5, headers: str = "aiohttp", tls: str | None = None
         row = ctx.conn.rows[-1]
     finally:
         await endpoint.close()
-    return {"polls": int(polls), "headers": headers, "tls": tls, "alpn": alpn,
+    origin = "/".join(endpoint.url.split("/", 3)[:3])
+    return {"polls": int(polls), "headers": headers, "tls": tls, "alpn": alpn, "origin": origin,
             "delivered": len(ctx.seqs),
             "exchanges": [asdict(x) for x in tally.exchanges()],
             "connection_up_bytes": tally.connection_bytes("up"),
