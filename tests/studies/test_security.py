@@ -119,6 +119,9 @@ def test_fuzz_tables_and_conclusions():
     table = st.fuzz_table([r])
     assert table.loc[0, "HTTP 400"] == 7 and table.loc[0, "served"] == 2
     assert table.loc[0, "malformed served"] == 1 and table.loc[0, "crashes"] == 0
+    assert st.malformed_served([r]).to_dict("records") == [
+        {"endpoint": "sse", "family": "headers", "case": "no colon", "answer": "HTTP 200",
+         "count": 1}]
     run = SimpleNamespace(summary={"expected": 400, "lost": 0, "duplicated": 0})
     checks = st.fuzz_checks([r], run, planned=10)
     assert list(checks["verdict"]) == ["model inside 95 % CI"] * 3 and checks["complete"].all()

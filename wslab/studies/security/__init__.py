@@ -27,6 +27,7 @@ from .fuzzing import (
     fuzz_checks,
     fuzz_plan,
     fuzz_table,
+    malformed_served,
     measure_fuzz,
     wilson_ci,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "fuzz_checks",
     "fuzz_plan",
     "fuzz_table",
+    "malformed_served",
     "header_cases",
     "held_over_time",
     "measure_fuzz",

@@ -42,7 +42,7 @@ from ._sync import run_sync
 from .paths import run_out
 
 __all__ = ["BENCHMARK_COMMAND", "FuzzPlan", "fuzz_checks", "fuzz_plan", "fuzz_table",
-           "measure_fuzz", "wilson_ci"]
+           "malformed_served", "measure_fuzz", "wilson_ci"]
 
 BENCHMARK_COMMAND = ".venv/bin/python benchmarks/fuzz.py --cases 10000"
 
@@ -147,6 +147,14 @@ def fuzz_table(results: list[CampaignResult]) -> pd.DataFrame:
     kinds_seen = [k for k in KINDS_OF_ANSWER if k in df.columns]
     cols = ["endpoint", "cases", *kinds_seen, "malformed served", "crashes", "health checks"]
     return df[cols].astype({c: int for c in cols[1:]})
+
+
+def malformed_served(results: list[CampaignResult]) -> pd.DataFrame:
+    """The malformed cases an endpoint served as if they were fine
+    (`CampaignResult.served_malformed`): endpoint, family, case, answer, count."""
+    rows = [{"endpoint": r.target, "family": f, "case": name, "answer": label, "count": k}
+            for r in results for (f, name, label), k in sorted(r.served_malformed().items())]
+    return pd.DataFrame(rows, columns=["endpoint", "family", "case", "answer", "count"])
 
 
 def fuzz_checks(results: list[CampaignResult], bystander: Run, planned: int) -> pd.DataFrame:
