@@ -30,7 +30,16 @@ Modules: `planning` (sweeps), `wire` (the probe and the HPACK check),
 from __future__ import annotations
 
 from .figures import plot_header_bytes
-from .planning import CONFIGS, config_label, multiplex_experiment, poll_experiment, run_pairs
+from .planning import (
+    CONFIGS,
+    RUN_OVERHEAD_S,
+    Plan,
+    config_label,
+    multiplex_experiment,
+    plan,
+    poll_experiment,
+    run_pairs,
+)
 from .tables import (
     PER_POLL,
     kaazing_h2,
@@ -45,11 +54,14 @@ __all__ = [
     "CONFIGS",
     "PER_POLL",
     "PROBE_TIMEOUT_S",
+    "Plan",
+    "RUN_OVERHEAD_S",
     "config_label",
     "kaazing_h2",
     "multiplex_experiment",
     "multiplex_table",
     "per_poll_repeats",
+    "plan",
     "plot_header_bytes",
     "poll_experiment",
     "probe",

@@ -6,6 +6,7 @@ connection vs one connection each."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...core.errors import ConfigError
@@ -14,7 +15,11 @@ from ...runner.store import Run
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ...experiment import Experiment
 
-__all__ = ["CONFIGS", "config_label", "multiplex_experiment", "poll_experiment", "run_pairs"]
+__all__ = ["CONFIGS", "RUN_OVERHEAD_S", "Plan", "config_label", "multiplex_experiment", "plan",
+           "poll_experiment", "run_pairs"]
+
+#: what a run costs beyond its duration (fleet start, connect, drain, commit), for planning
+RUN_OVERHEAD_S = 1.0
 
 #: label -> (transport, client options): one protocol x header profile each
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -23,6 +28,48 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "HTTP/1.1 (browser)": ("short-poll", {"headers": "browser"}),
     "HTTP/2 (browser)": ("h2-short-poll", {"headers": "browser"}),
 }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Section 3's sizes (`plan`): the poll sweep, the multiplexing sweep, the probe."""
+
+    clients: int
+    durations: tuple[float, float]
+    interval: float
+    rate: float
+    repeats: int
+    mux_clients: int
+    multiplex: tuple[int, ...]
+    mux_rate: float
+    mux_duration: float
+    probe_polls: int
+    payload: int = 64
+
+    @property
+    def runs(self) -> int:
+        """Runs of both sweeps."""
+        return self.repeats * (len(CONFIGS) * 2 + len(self.multiplex))
+
+    def wall_s(self) -> float:
+        """Planned wall time (s): durations plus `RUN_OVERHEAD_S` per run, and
+        about a second per probe child (2 profiles x repeats)."""
+        polls = self.repeats * len(CONFIGS) * (sum(self.durations) + 2 * RUN_OVERHEAD_S)
+        mux = self.repeats * len(self.multiplex) * (self.mux_duration + RUN_OVERHEAD_S)
+        return polls + mux + 2 * self.repeats * 1.0
+
+
+def plan(quick: bool) -> Plan:
+    """Quick: 2 clients, two short runs per configuration, 2 repeats (indicative
+    only). Full: 10 pollers every 0.25 s for 2 s and 5 s, 50 subscriptions
+    1, 10 or 50 per connection, 5 repeats."""
+    if quick:
+        return Plan(clients=2, durations=(0.2, 0.5), interval=0.05, rate=20.0, repeats=2,
+                    mux_clients=4, multiplex=(1, 4), mux_rate=20.0, mux_duration=0.3,
+                    probe_polls=4)
+    return Plan(clients=10, durations=(2.0, 5.0), interval=0.25, rate=10.0, repeats=5,
+                mux_clients=50, multiplex=(1, 10, 50), mux_rate=20.0, mux_duration=4.0,
+                probe_polls=8)
 
 
 def config_label(transport: str, options: Mapping[str, Any] | None) -> str:
