@@ -78,7 +78,9 @@ def measure_upgrade(p: Plan) -> pd.DataFrame:
                     out.append({"sample": i, **await connect_timed(url, mode, ctx)})
             return out
 
-        return pd.DataFrame(asyncio.run(sample()))
+        # its own thread: a notebook's kernel already runs an event loop in this one
+        with ThreadPoolExecutor(1) as pool:
+            return pd.DataFrame(pool.submit(asyncio.run, sample()).result())
 
 
 def measure_heartbeat(p: Plan, seed: int = 1, clients: int = 4) -> pd.DataFrame:

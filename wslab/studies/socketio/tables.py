@@ -19,7 +19,7 @@ from ...models import (
 )
 from .planning import MODES, VARIANTS
 
-__all__ = ["COMPARE_METRICS", "compare_table", "fault_table", "fit_slope", "framing_checks",
+__all__ = ["COMPARE_METRICS", "compare_table", "conclusions", "fault_table", "fit_slope", "framing_checks",
            "heartbeat_checks", "heartbeat_exchanges", "loss_check", "memory_table", "summary_table", "upgrade_table"]
 
 KIB = 1024
@@ -177,3 +177,33 @@ def fault_table(faults: pd.DataFrame) -> pd.DataFrame:
     cols = ["fault", "variant", "connected", "sessions", "reconnects", "failed_attempts",
             "published", "lost", "lost_fraction", "duplicated", "reason"]
     return faults.reindex(columns=cols)
+
+
+def _fmt(row: pd.Series, col: str, unit: str) -> str:
+    est = stats.Estimate(float(row[col]), float(row[f"{col}_low"]), float(row[f"{col}_high"]),
+                         int(row[f"{col}_n"]) if np.isfinite(row[f"{col}_n"]) else 0, "t")
+    return f"{est} {unit}"
+
+
+def conclusions(summary: pd.DataFrame, framing: pd.DataFrame, faults: pd.DataFrame) -> list[str]:
+    """The closing sentences, each computed from a printed table."""
+    s = summary.set_index("variant")
+    lines = []
+    if {"socketio/websocket", "websocket"} <= set(s.index):
+        a, b = s.loc["socketio/websocket"], s.loc["websocket"]
+        lines.append(f"bytes per event: socketio/websocket {_fmt(a, 'bytes_per_event', 'B')}, "
+                     f"websocket {_fmt(b, 'bytes_per_event', 'B')}; difference of the means "
+                     f"{a.bytes_per_event - b.bytes_per_event:.1f} B")
+        for col, unit in (("cpu_us_per_delivery", "µs"), ("kib_per_conn", "KiB")):
+            lines.append(f"{col}: socketio/websocket {_fmt(a, col, unit)}, "
+                         f"websocket {_fmt(b, col, unit)}")
+    for _, r in framing.iterrows():
+        lines.append(f"{r.quantity}: {r.verdict}")
+    for _, r in faults.iterrows():
+        if r.connected:
+            lines.append(f"{r.fault}, {r.variant}: {int(r.lost)} deliveries lost "
+                         f"({r.lost_fraction:.1%}), {int(r['duplicated'])} duplicated, "
+                         f"{int(r.reconnects)} reconnections")
+        else:
+            lines.append(f"{r.fault}, {r.variant}: never connected ({r.reason})")
+    return lines
