@@ -63,6 +63,8 @@ async def _answers() -> dict:
     ({"compression": True, "server_no_context_takeover": "yes"}, "true or false"),
 ])
 def test_bad_deflate_options_name_what_is_allowed(options, message):
+    assert transports.get("websocket").validate_options({}) == {"compression": False,
+                                                               "fanout": "broadcast"}
     with pytest.raises(ConfigError, match=message):
         transports.get("websocket").validate_options(options)
 
@@ -70,7 +72,8 @@ def test_bad_deflate_options_name_what_is_allowed(options, message):
 # -- gzip responses of the polling transports ----------------------------------------------
 @pytest.mark.parametrize("name", ["short-poll", "long-poll"])
 def test_gzip_option_is_checked(name):
-    assert transports.get(name).validate_options({})["gzip"] is False  # default: off
+    assert "gzip" not in transports.get(name).validate_options({})  # default: off, unrecorded
+    assert transports.get(name).validate_options({"gzip": True})["gzip"] is True
     with pytest.raises(ConfigError, match="gzip must be true or false"):
         transports.get(name).validate_options({"gzip": "yes"})
 

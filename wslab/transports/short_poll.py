@@ -42,16 +42,19 @@ class ShortPollTransport(Transport):
     name = "short-poll"
     description = "HTTP short polling every `interval` seconds"
     delivery = "pull"
-    client_options = {"interval": 1.0, "headers": "aiohttp", "gzip": False}
+    client_options = {"interval": 1.0, "headers": "aiohttp"}
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
-        merged = super().validate_options(options)
+        # "gzip" (wslab.transports._gzip) has no default here: runs without it
+        # record the options they always did
+        gzip = {k: v for k, v in options.items() if k == "gzip"}
+        merged = super().validate_options({k: v for k, v in options.items() if k != "gzip"})
         merged["interval"] = positive_option(cls.name, "interval", merged["interval"],
                                              MAX_INTERVAL_S)
         check_headers(cls.name, merged)
-        check_gzip(cls.name, merged)
-        return merged
+        check_gzip(cls.name, gzip)
+        return {**merged, **gzip}
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         check_gzip(self.name, options)
