@@ -86,3 +86,15 @@ def test_mean_ci_columns_drop_non_finite_values_and_give_nan_columns_when_none_a
     assert cols == mean_ci([1.0, 2.0, 3.0], unit="runs").as_dict("x")
     empty = mean_ci_columns([float("nan")], "y")
     assert empty["y_n"] == 0 and all(math.isnan(empty[k]) for k in ("y", "y_low", "y_high"))
+
+
+def test_slope_ci_covers_the_true_slope_and_refuses_degenerate_input():
+    from wslab.stats import slope_ci
+
+    x = np.array([1, 2, 3, 4, 5.0])
+    est = slope_ci(x, 3 * x + np.array([0.1, -0.1, 0.05, 0.0, -0.05]))
+    assert est.low < 3 < est.high and est.n == 5 and est.method.startswith("OLS slope")
+    exact = slope_ci([10, 10, 100, 100], [1.0, 1.0, 10.0, 10.0])
+    assert exact.value == pytest.approx(0.1) and exact.half_width == pytest.approx(0.0)
+    assert np.isnan(slope_ci([2, 2, 2], [1, 2, 3]).value)
+    assert np.isnan(slope_ci([1, 2], [1, 2]).low)  # two points: a slope, no interval

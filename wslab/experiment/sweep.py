@@ -189,13 +189,15 @@ class Experiment:
             if pid == os.getpid() or not psutil.pid_exists(pid):
                 shutil.rmtree(d, ignore_errors=True)
 
-    def run(self, progress: bool = True) -> pd.DataFrame:
+    def run(self, progress: bool = True, fresh: bool = False) -> pd.DataFrame:
         """Measure every trial not yet measured; one row per trial (see `table`).
 
         One server (`Lab`) serves every new trial (one per TLS setting when
         the trials set ``tls``); it is not started at all when every trial is
-        reused. A failed or interrupted trial leaves no
-        folder: running again resumes from there.
+        reused. ``fresh``: every new trial in a server of its own, so memory
+        measured from RSS starts from scratch (a server that served earlier
+        runs reuses the memory they freed). A failed or interrupted trial
+        leaves no folder: running again resumes from there.
         """
         from ..runner.lab import Lab
 
@@ -214,19 +216,23 @@ class Experiment:
             bar = tqdm(total=len(self.trials), initial=len(existing), desc=self.name,
                        unit="trial")
         try:
-            # one server per TLS setting (a Lab serves clear text or one TLS version),
-            # started when its first trial comes: a sweep of clear and TLS runs
-            # keeps its repeat-major order within each setting
-            for tls in dict.fromkeys(t.config.tls for t in todo):
-                with Lab(host=todo[0].config.host, tls=tls) as lab:
-                    for t in (t for t in todo if t.config.tls == tls):
-                        if bar is not None:
-                            bar.set_postfix_str(t.id, refresh=True)
-                        cfg = RunConfig(**t.kwargs())
-                        runs[t.id] = lab.run(cfg.transport, config=cfg,
-                                             progress=None if progress else False)
-                        if bar is not None:
-                            bar.update(1)
+            # One server per TLS setting (a Lab serves clear text or one TLS
+            # version): a sweep of clear and TLS runs keeps its repeat-major
+            # order within each setting. Fresh: one server per trial, in order.
+            batches = ([[t] for t in todo] if fresh else
+                       [[t for t in todo if t.config.tls == tls]
+                        for tls in dict.fromkeys(t.config.tls for t in todo)])
+            for batch in batches:
+                if batch:
+                    with Lab(host=batch[0].config.host, tls=batch[0].config.tls) as lab:
+                        for t in batch:
+                            if bar is not None:
+                                bar.set_postfix_str(t.id, refresh=True)
+                            cfg = RunConfig(**t.kwargs())
+                            runs[t.id] = lab.run(cfg.transport, config=cfg,
+                                                 progress=None if progress else False)
+                            if bar is not None:
+                                bar.update(1)
         finally:
             if bar is not None:
                 bar.close()

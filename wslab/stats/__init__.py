@@ -57,7 +57,7 @@ Every name is importable from ``wslab.stats``; the code lives by job:
 * `wslab.stats.distributions` -- `t_quantile` (and the binomial tail the
   order-statistic intervals use), without SciPy.
 * `wslab.stats.intervals` -- closed-form intervals: `mean_ci` (and `mean_ci_columns`), `quantile_ci`,
-  `median_ci`.
+  `median_ci`, `slope_ci` (a least-squares slope, e.g. memory per connection).
 * `wslab.stats.bootstrap` -- resampling: `bootstrap_ci`, `ratio_ci`,
   `cluster_bootstrap_ci`.
 * `wslab.stats.precision` -- `runs_needed`, `short_poll_duration`,
@@ -69,7 +69,7 @@ from __future__ import annotations
 from .bootstrap import bootstrap_ci, cluster_bootstrap_ci, ratio_ci
 from .distributions import t_quantile
 from .estimate import Estimate, check_table, verdict
-from .intervals import mean_ci, mean_ci_columns, median_ci, quantile_ci
+from .intervals import mean_ci, mean_ci_columns, median_ci, quantile_ci, slope_ci
 from .precision import long_poll_duration, runs_needed, short_poll_duration
 
 __all__ = [
@@ -85,6 +85,7 @@ __all__ = [
     "ratio_ci",
     "runs_needed",
     "short_poll_duration",
+    "slope_ci",
     "t_quantile",
     "verdict",
 ]

@@ -1,4 +1,5 @@
-"""Closed-form intervals: the mean's Student t interval, quantiles' order statistics."""
+"""Closed-form intervals: the mean's Student t interval, quantiles' order statistics,
+a least-squares slope's t interval."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ._checks import _level, _values
 from .distributions import _binom_cdf_window, t_quantile
 from .estimate import Estimate
 
-__all__ = ["mean_ci", "mean_ci_columns", "median_ci", "quantile_ci"]
+__all__ = ["mean_ci", "mean_ci_columns", "median_ci", "quantile_ci", "slope_ci"]
 
 
 def mean_ci(values: Iterable[float], level: float = 0.95, *, unit: str = "values") -> Estimate:
@@ -74,3 +75,25 @@ def quantile_ci(values: Iterable[float], q: float, level: float = 0.95, *,
 def median_ci(values: Iterable[float], level: float = 0.95, *, unit: str = "values") -> Estimate:
     """The median with a distribution-free interval (`quantile_ci` at 0.5)."""
     return quantile_ci(values, 0.5, level, unit=unit)
+
+
+def slope_ci(x: Iterable[float], y: Iterable[float], level: float = 0.95, *,
+             unit: str = "runs") -> Estimate:
+    """The least-squares slope of ``y`` over ``x`` with its Student t interval
+    (n - 2 degrees of freedom; ``n``: the points, e.g. one per run, as RSS
+    over N gives memory per connection). Non-finite pairs are dropped; fewer
+    than 3 points give NaN bounds, one distinct x a NaN slope."""
+    level = _level(level)
+    xa, ya = np.asarray(list(x), float), np.asarray(list(y), float)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    n, method = len(xa), f"OLS slope, t interval over {unit}"
+    if n < 2 or np.ptp(xa) == 0:
+        return Estimate(math.nan, math.nan, math.nan, n, method, level)
+    slope, intercept = np.polyfit(xa, ya, 1)
+    if n < 3:
+        return Estimate(float(slope), math.nan, math.nan, n, method, level)
+    resid = ya - (slope * xa + intercept)
+    se = math.sqrt(float(resid @ resid) / (n - 2) / float(((xa - xa.mean()) ** 2).sum()))
+    h = t_quantile((1 + level) / 2, n - 2) * se
+    return Estimate(float(slope), float(slope) - h, float(slope) + h, n, method, level)
