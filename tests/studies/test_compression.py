@@ -80,13 +80,33 @@ def test_cost_table_pairs_each_setting_with_its_baseline_by_repeat():
     assert table.loc["ws deflate", "wire_ratio"] == pytest.approx(0.25)
     assert table.loc["long-poll gzip", "wire_ratio"] == pytest.approx(0.5)
     assert table.loc["ws off", "server_cpu_us"] == pytest.approx(25.0)
-    assert table.loc["ws off", "memory_kib"] == pytest.approx(64.0)
     assert table.loc["ws off", "n"] == 2
     assert list(table.index) == ["ws off", "ws deflate", "long-poll off", "long-poll gzip"]
 
 
 def test_plan_sizes():
-    assert cs.plan(True).runs == 8 and cs.plan(False).runs == 84
+    quick, full = cs.plan(True), cs.plan(False)
+    assert quick.runs == 8 and not quick.memory_ns
+    assert full.memory_settings == ("ws off", "ws deflate", "ws no takeover", "ws 15 bits")
+    assert full.runs == (6 * 3 * 2 + 4 * 2) * 2 and full.wall_s() > quick.wall_s()
+
+
+def test_memory_per_connection_is_the_slope_over_n():
+    rows = []
+    for setting, kib in (("ws off", 14.0), ("ws deflate", 78.0)):
+        for rep in (0, 1):
+            for n in (5, 50):
+                rows.append({"transport": "websocket", "repeat": rep, "clients": n,
+                             "option_compression": setting != "ws off", "delivered": 100,
+                             "bytes_down_per_event": 1.0, "server_cpu_s": 0.0,
+                             "client_cpu_s": 0.0, "latency_p50_us": 1.0,
+                             "server_rss_before_clients_bytes": 5e7,
+                             "server_rss_peak_bytes": 5e7 + 1024 * (900 + kib * n + rep)})
+    table = cs.memory_table(pd.DataFrame(rows)).set_index("setting")
+    assert table.loc["ws off", "kib_per_connection"] == pytest.approx(14.0)
+    assert table.loc["ws deflate", "minus_off"] == pytest.approx(64.0)
+    assert table.loc["ws deflate", "n"] == 4
+    assert list(cs.memory_table(pd.DataFrame()).columns)[:2] == ["setting", "kib_per_connection"]
 
 
 def test_a_real_sweep_matches_the_model_to_the_byte(tmp_path):

@@ -13,8 +13,11 @@ hence the same event bodies.
 
 `cost_table` gives per setting, kind and size the wire ratio (bytes per
 event down over the uncompressed baseline's, paired by repeat), server and
-client CPU per delivery, median latency and server memory per connection,
-means with t intervals over repeats. `check_model` sets the measured bytes
+client CPU per delivery and median latency, means with t intervals over
+repeats. `memory_experiment` runs the websocket settings at two N, each run
+in a fresh server, and `memory_table` fits server memory per connection as
+the slope of RSS over N (a server that served earlier runs reuses the memory
+they freed, so one server for the whole grid would not do). `check_model` sets the measured bytes
 per event beside zlib's offline result on the same bodies (`model`), with
 computed verdicts.
 """
@@ -27,10 +30,11 @@ from .tables import (
     compression_conclusions,
     cost_table,
     labelled,
+    memory_table,
 )
-from .trials import BASELINE, SETTINGS, Plan, experiment, plan, setting_of
+from .trials import BASELINE, SETTINGS, Plan, experiment, memory_experiment, plan, setting_of
 
 __all__ = ["BASELINE", "COST_METRICS", "SETTINGS", "Plan", "bodies", "check_model",
            "compression_conclusions", "cost_table", "experiment", "extension_header",
-           "gzip_delta", "labelled", "plan", "ratio_figure", "setting_of", "ws_delta",
-           "ws_frame"]
+           "gzip_delta", "labelled", "memory_experiment", "memory_table", "plan", "ratio_figure",
+           "setting_of", "ws_delta", "ws_frame"]

@@ -13,7 +13,8 @@ from ...runner.store import Run, load
 from . import model as _model
 from .trials import BASELINE, SETTINGS, setting_of
 
-__all__ = ["COST_METRICS", "check_model", "compression_conclusions", "cost_table", "labelled"]
+__all__ = ["COST_METRICS", "check_model", "compression_conclusions", "cost_table", "labelled",
+           "memory_table"]
 
 #: per-run metrics of `cost_table`: column -> (how to compute it, unit)
 COST_METRICS: dict[str, tuple[Callable[[pd.DataFrame], pd.Series], str]] = {
@@ -21,9 +22,6 @@ COST_METRICS: dict[str, tuple[Callable[[pd.DataFrame], pd.Series], str]] = {
     "server_cpu_us": (lambda r: r.server_cpu_s * 1e6 / r.delivered, "µs/delivery"),
     "client_cpu_us": (lambda r: r.client_cpu_s * 1e6 / r.delivered, "µs/delivery"),
     "latency_p50_us": (lambda r: r.latency_p50_us, "µs"),
-    # the server's peak RSS over the run less its RSS before any client, per client
-    "memory_kib": (lambda r: (r.server_rss_peak_bytes - r.server_rss_before_clients_bytes)
-                   / 1024 / r.clients, "KiB/connection"),
 }
 _KEYS = ["setting", "payload_kind", "payload"]
 
@@ -61,6 +59,28 @@ def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(
         ["payload_kind", "payload", "setting"], key=lambda s: s.map(order)
         if s.name == "setting" else s, kind="stable").reset_index(drop=True)
+
+
+def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Server memory per connection (KiB) per setting: the least-squares slope
+    of the server's peak RSS over the run less its RSS before any client, over
+    N (`wslab.stats.slope_ci`, every run a point; runs of `memory_experiment`
+    in fresh servers), and each setting minus ``ws off`` (half-widths combined
+    in quadrature). Empty (with its columns) when there are no runs."""
+    columns = ["setting", "kib_per_connection", "low", "high", "n", "minus_off",
+               "minus_off_low", "minus_off_high"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    r = labelled(runs)
+    r = r.assign(growth=(r.server_rss_peak_bytes - r.server_rss_before_clients_bytes) / 1024)
+    fits = {s: stats.slope_ci(g.clients, g.growth) for s, g in r.groupby("setting", sort=False)}
+    off = fits.get("ws off")
+    rows = []
+    for setting, est in fits.items():
+        diff = est.value - off.value if off is not None else np.nan
+        h = float(np.hypot(est.half_width, off.half_width)) if off is not None else np.nan
+        rows.append([setting, est.value, est.low, est.high, est.n, diff, diff - h, diff + h])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _delta(run: Run, setting: str) -> float:

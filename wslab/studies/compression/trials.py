@@ -10,7 +10,8 @@ import pandas as pd
 
 from ...experiment import Experiment
 
-__all__ = ["BASELINE", "SETTINGS", "Plan", "experiment", "plan", "setting_of"]
+__all__ = ["BASELINE", "SETTINGS", "Plan", "experiment", "memory_experiment", "plan",
+           "setting_of"]
 
 #: setting name -> (transport, client options); "off" rows are each transport's baseline
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,24 +41,36 @@ class Plan:
     rate: float
     duration: float
     repeats: int
+    #: N of the memory sweep (websocket settings, JSON of the largest size, a
+    #: fresh server per run); empty: no memory sweep
+    memory_ns: tuple[int, ...] = ()
+
+    @property
+    def memory_settings(self) -> tuple[str, ...]:
+        return tuple(s for s in self.settings if SETTINGS[s][0] == "websocket")
 
     @property
     def runs(self) -> int:
-        return len(self.settings) * len(self.kinds) * len(self.sizes) * self.repeats
+        """Runs of both sweeps."""
+        grid = len(self.settings) * len(self.kinds) * len(self.sizes)
+        return (grid + len(self.memory_settings) * len(self.memory_ns)) * self.repeats
 
-    def wall_s(self, overhead_s: float = 1.2) -> float:
-        """A rough wall time: every run's duration plus a fixed start/drain cost."""
-        return self.runs * (self.duration + overhead_s) + 2.0
+    def wall_s(self, overhead_s: float = 1.2, server_s: float = 0.8) -> float:
+        """A rough wall time: every run's duration plus a fixed start/drain cost,
+        and a server start per memory run."""
+        memory = len(self.memory_settings) * len(self.memory_ns) * self.repeats
+        return self.runs * (self.duration + overhead_s) + (memory + 1) * server_s
 
 
 def plan(quick: bool) -> Plan:
     """Quick: JSON of 1 KiB, websocket deflate and gzip long polls against their
-    baselines, 2 repeats; full: every setting, payload kind and two sizes."""
+    baselines, 2 repeats, no memory sweep; full: every setting but the 9-bit
+    window, each payload kind, two sizes, and the memory sweep at N = 5 and 50."""
     if quick:
         return Plan(("ws off", "ws deflate", "long-poll off", "long-poll gzip"), ("json",),
-                    (1024,), clients=4, rate=50.0, duration=0.4, repeats=2)
-    return Plan(tuple(SETTINGS), ("random", "json", "repeated"), (128, 4096), clients=20,
-                rate=40.0, duration=1.0, repeats=2)
+                    (1024,), clients=4, rate=50.0, duration=0.3, repeats=2)
+    return Plan(tuple(s for s in SETTINGS if s != "ws 9 bits"), ("random", "json", "repeated"),
+                (128, 4096), clients=10, rate=40.0, duration=0.8, repeats=2, memory_ns=(5, 50))
 
 
 def experiment(p: Plan, name: str = "09_compression", seed: int = 9,
@@ -88,3 +101,17 @@ def setting_of(row: Mapping[str, Any]) -> str:
     if bits is not None and not pd.isna(bits):
         return f"ws {int(bits)} bits"
     return "ws deflate"
+
+
+def memory_experiment(p: Plan, name: str = "09_compression_memory", seed: int = 9,
+                      root: str | None = None) -> Experiment:
+    """The websocket settings of ``p`` at each N of ``p.memory_ns`` with JSON
+    payloads of the largest size (the compressor's window fills); run it with
+    ``fresh=True``: RSS over N is memory per connection only in fresh servers."""
+    trials: list[Mapping[str, Any]] = [
+        {"transport": "websocket", "options": SETTINGS[s][1], "clients": n}
+        for s in p.memory_settings for n in p.memory_ns]
+    return Experiment(name, trials=trials, repeats=p.repeats, seed=seed, root=root,
+                      base={"payload_kind": "json", "payload": max(p.sizes), "rate": p.rate,
+                            "duration": p.duration, "schedule": "fixed", "warmup": 0.0,
+                            "keep_messages": False})

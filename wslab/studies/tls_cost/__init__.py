@@ -18,9 +18,11 @@ run, and ``n_large`` clients for the long run.
   runs, mean and t interval over repeats;
 - *memory per connection* (`memory_table`): the least-squares slope of the
   server's RSS growth (RSS when the clients are connected less RSS before)
-  over N, from the long runs at both N, as notebook 05 fits it; a t interval
-  on the slope. asyncio gives every TLS connection its own buffers
-  (`asyncio.sslproto`), so the slope is expected to be steeper over TLS.
+  over N, every run a point, as notebook 05 fits it; a t interval on the
+  slope. In full mode every run has a fresh server (``Plan.fresh``), since a
+  server that served earlier runs reuses the memory they freed. asyncio
+  gives every TLS connection its own buffers (`asyncio.sslproto`), so the
+  slope is expected to be steeper over TLS.
 
 Each table sets TLS minus clear beside the clear and TLS values; `check_table`
 gives the record model with computed verdicts.
@@ -31,12 +33,11 @@ from .tables import (
     bytes_table,
     check_records,
     cpu_table,
-    fit_slope,
     memory_table,
     per_client_bytes,
     tls_conclusions,
 )
 from .trials import Plan, experiment, plan
 
-__all__ = ["Plan", "bytes_table", "check_records", "cpu_table", "experiment", "fit_slope",
+__all__ = ["Plan", "bytes_table", "check_records", "cpu_table", "experiment",
            "memory_table", "per_client_bytes", "plan", "tls_conclusions", "tls_figure"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,8 +10,8 @@ import pandas as pd
 from ... import stats
 from ...core.tls import record_overhead
 
-__all__ = ["bytes_table", "check_records", "cpu_table", "fit_slope", "memory_table",
-           "per_client_bytes", "tls_conclusions"]
+__all__ = ["bytes_table", "check_records", "cpu_table", "memory_table", "per_client_bytes",
+           "tls_conclusions"]
 
 _CLEAR, _TLS = "clear", "TLS"
 
@@ -77,35 +76,18 @@ def cpu_table(runs: pd.DataFrame, duration: float) -> pd.DataFrame:
     return out[["side", *[c for c in out.columns if c != "side"]]]
 
 
-def fit_slope(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> stats.Estimate:
-    """Least-squares slope of ``y`` over ``x`` with a Student t interval
-    (n - 2 degrees of freedom; n = points). Fewer than 3 points or one x: NaN bounds."""
-    xa, ya = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    xa, ya = xa[ok], ya[ok]
-    method = "OLS slope over runs, t interval"
-    if len(xa) < 2 or np.ptp(xa) == 0:
-        return stats.Estimate(math.nan, math.nan, math.nan, len(xa), method, level)
-    slope, intercept = np.polyfit(xa, ya, 1)
-    if len(xa) < 3:
-        return stats.Estimate(float(slope), math.nan, math.nan, len(xa), method, level)
-    resid = ya - (slope * xa + intercept)
-    se = math.sqrt(float(resid @ resid) / (len(xa) - 2) / float(((xa - xa.mean()) ** 2).sum()))
-    h = stats.t_quantile((1 + level) / 2, len(xa) - 2) * se
-    return stats.Estimate(float(slope), float(slope) - h, float(slope) + h, len(xa), method,
-                          level)
-
-
 def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Server memory per connection (KiB): the slope of RSS growth (connected,
     before the first event, less before any client) over N, every run a
-    point; TLS minus clear is the difference of the slopes (its interval: the
-    two half-widths combined in quadrature)."""
+    point (`wslab.stats.slope_ci`); TLS minus clear is the difference of the
+    slopes (its interval: the two half-widths combined in quadrature). Runs
+    in fresh servers only mean something here: a server that served earlier
+    runs reuses the memory they freed."""
     r = runs.assign(setting=runs.tls.map(_setting))
     r = r.assign(growth=(r.server_rss_start_bytes - r.server_rss_before_clients_bytes) / 1024)
     rows = []
     for transport, g in r.groupby("transport", sort=False):
-        fits = {s: fit_slope(h.clients, h.growth) for s, h in g.groupby("setting")}
+        fits = {s: stats.slope_ci(h.clients, h.growth) for s, h in g.groupby("setting")}
         if set(fits) != {_CLEAR, _TLS}:
             continue
         row: dict[str, object] = {"transport": transport}

@@ -23,6 +23,7 @@ class Plan:
     rate: float  # events per second (fixed schedule)
     payload: int
     repeats: int
+    fresh: bool = False  # every run in its own server (memory per connection means something)
     version: str = "1.3"
 
     @property
@@ -30,19 +31,22 @@ class Plan:
         """Runs in the sweep: 2 shapes x 2 settings x transports x repeats."""
         return 2 * 2 * len(self.transports) * self.repeats
 
-    def wall_s(self, overhead_s: float = 1.2) -> float:
-        """A rough wall time: every run's duration plus a fixed start/drain cost."""
+    def wall_s(self, overhead_s: float = 1.2, server_s: float = 0.8) -> float:
+        """A rough wall time: every run's duration plus a fixed start/drain cost,
+        and a server start per run (``fresh``) or per setting."""
         per = (self.short_s + self.long_s) / 2 + overhead_s
-        return self.runs * per + 4.0  # + starting the two servers
+        return self.runs * (per + (server_s if self.fresh else 0.0)) + 2 * server_s
 
 
 def plan(quick: bool) -> Plan:
-    """Quick: the websocket only, 2 repeats; full: four transports, 3 repeats."""
+    """Quick: the websocket only, 2 repeats, one server per setting (memory per
+    connection not meaningful); full: four transports, 3 repeats, a fresh
+    server per run."""
     if quick:
-        return Plan(("websocket",), n_small=2, n_large=12, short_s=0.3, long_s=0.8,
+        return Plan(("websocket",), n_small=2, n_large=12, short_s=0.25, long_s=0.6,
                     rate=50.0, payload=256, repeats=2)
-    return Plan(("tcp", "websocket", "sse", "long-poll"), n_small=10, n_large=150,
-                short_s=0.5, long_s=1.5, rate=50.0, payload=256, repeats=3)
+    return Plan(("tcp", "websocket", "sse", "long-poll"), n_small=10, n_large=100,
+                short_s=0.4, long_s=1.0, rate=50.0, payload=256, repeats=3, fresh=True)
 
 
 def experiment(p: Plan, name: str = "09_tls_cost", seed: int = 9,
