@@ -205,6 +205,16 @@ def _session(meter: _Meter) -> aiohttp.ClientSession:
                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=60))
 
 
+class _Session:
+    """A client's accounting between two rows: totals at the last row's end, the current row."""
+
+    def __init__(self) -> None:
+        self.base = ConnCounters()
+        self.requests = self.responses = 0
+        self.key: object | None = None  # the current row's (one per Engine.IO session)
+        self.stopping = False
+
+
 class _Client(socketio.AsyncClient):
     """Socket.IO's client, counting the reconnection attempts that fail."""
 
@@ -212,7 +222,7 @@ class _Client(socketio.AsyncClient):
         super().__init__(**kwargs)
         self.wslab_ctx = ctx
 
-    async def connect(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def connect(self, *args: Any, **kwargs: Any) -> None:
         try:
             await super().connect(*args, **kwargs)
         except socketio.exceptions.ConnectionError:
@@ -308,34 +318,33 @@ class SocketIoTransport(Transport):
         http = _session(meter)
         sio = _Client(ctx, http_session=http, handle_sigint=False,
                       request_timeout=_CONNECT_TIMEOUT, **_reconnection(ctx.options))
-        state = {"base": ConnCounters(), "requests": 0, "responses": 0, "key": None,
-                 "stopping": False}
+        state = _Session()
         done = asyncio.Event()
         clock = time.monotonic_ns
 
         def settle(setup: bool = False) -> None:
             """The current row's bytes and requests: what the session used since the last row."""
             total = meter.total()
-            ctx.conn.set_totals(state["key"], _add(total, state["base"], -1),
-                                meter.requests - state["requests"],
-                                meter.responses - state["responses"], setup=setup)
+            ctx.conn.set_totals(state.key, _add(total, state.base, -1),
+                                meter.requests - state.requests,
+                                meter.responses - state.responses, setup=setup)
 
         async def on_event(data: dict) -> None:
             ctx.record(data["seq"], data["t"], clock())
 
         async def on_connect() -> None:
-            state["key"] = object()  # one row per Engine.IO session
-            ctx.conn.open(state["key"], None)
+            state.key = object()  # one row per Engine.IO session
+            ctx.conn.open(state.key, None)
             settle(setup=True)
 
         async def on_disconnect(*_: Any) -> None:
-            if state["key"] is None:
+            if state.key is None:
                 return
             settle()
-            state["base"] = meter.total()
-            state["requests"], state["responses"] = meter.requests, meter.responses
-            state["key"] = None
-            if not state["stopping"]:
+            state.base = meter.total()
+            state.requests, state.responses = meter.requests, meter.responses
+            state.key = None
+            if not state.stopping:
                 ctx.conn.fault(clock())
                 if not sio.reconnection:
                     done.set()
@@ -351,16 +360,16 @@ class SocketIoTransport(Transport):
             ctx.ready()
             await done.wait()
         finally:
-            state["stopping"] = True
+            state.stopping = True
             try:
                 await _close(sio)
             finally:
                 await http.close()
-                if state["key"] is not None:  # the last row, read after the close
-                    ctx.conn.set_totals(state["key"],
-                                        _add(meter.total(release=True), state["base"], -1),
-                                        meter.requests - state["requests"],
-                                        meter.responses - state["responses"])
+                if state.key is not None:  # the last row, read after the close
+                    ctx.conn.set_totals(state.key,
+                                        _add(meter.total(release=True), state.base, -1),
+                                        meter.requests - state.requests,
+                                        meter.responses - state.responses)
                 meter.total(release=True)
                 ctx.conn.close()
 

@@ -59,7 +59,7 @@ def plot_summary(axes: Sequence[Axes], table: pd.DataFrame) -> None:
                          "socketio/websocket": sio_ws_event_bytes}.get(v)
                 if model is not None and np.isfinite(body[i]):
                     ax.hlines(float(model(round(body[i]))), i - 0.4, i + 0.4, color="k",
-                              lw=2, label="framing model" if v == "websocket" else None)
+                              lw=2, label="framing model" if v == "websocket" else "_nolegend_")
             ax.legend(fontsize=7)
         ax.set_xticks(x, [f"{v}\nn={k}" for v, k in zip(variants, n, strict=True)],
                       rotation=45, ha="right", fontsize=7)

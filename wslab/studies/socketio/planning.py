@@ -41,7 +41,7 @@ WS_PAIR = ("socketio/websocket", "websocket")
 
 
 #: section 4: (name, transport, client options, faults)
-FAULT_CASES = (
+FAULT_CASES: tuple[tuple[str, str, dict[str, Any], list[str]], ...] = (
     ("reset_peer", "socketio", {"mode": "websocket"}, ["reset_peer:timeout=1s"]),
     ("reset_peer", "socketio", {"mode": "websocket", "resume": True}, ["reset_peer:timeout=1s"]),
     ("reset_peer", "websocket", {}, ["reset_peer:timeout=1s"]),

@@ -161,10 +161,10 @@ def heartbeat_checks(hb: pd.DataFrame, interval: float = 25.0) -> pd.DataFrame:
     for mode, est in heartbeat_exchanges(hb).items():
         rows.append({"quantity": f"{mode}: bytes per heartbeat", "measured": est,
                      "model": SIO_WS_HEARTBEAT_BYTES, "tolerance": 0.05})
-        per_s = stats.Estimate(*(heartbeat_bytes_per_s(max(x, 0.0), interval) if
-                                 math.isfinite(x) else math.nan
-                                 for x in (est.value, est.low, est.high)),
-                               est.n, est.method, est.level)
+        value, low, high = (float(heartbeat_bytes_per_s(max(x, 0.0), interval))
+                            if math.isfinite(x) else math.nan
+                            for x in (est.value, est.low, est.high))
+        per_s = stats.Estimate(value, low, high, est.n, est.method, est.level)
         rows.append({"quantity": f"{mode}: B/s per idle client at {interval:g} s",
                      "measured": per_s, "tolerance": 0.05,
                      "model": heartbeat_bytes_per_s(SIO_WS_HEARTBEAT_BYTES, interval)})
