@@ -34,7 +34,7 @@ __all__ = ["main", "probe"]
 async def probe(polls: int = 5, headers: str = "aiohttp", tls: str | None = None,
                 payload: int = 64) -> dict[str, Any]:
     """Run the probe in this process (see the module docstring); returns its record."""
-    from ._h2 import join_group
+    from ._h2client import join_group
 
     if not 1 <= int(polls) <= 1000:
         raise ValueError(f"polls must be from 1 to 1000, not {polls!r}")

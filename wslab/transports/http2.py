@@ -30,16 +30,19 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import wire
 from ..core.errors import ConfigError, RunError
 from ..core.hub import Hub
 from ..core.wire import decode_batch
 from . import register
-from ._h2 import MAX_HOLD_S, Group, H2App, join_group, serve
+from ._h2 import MAX_HOLD_S, H2App, serve
 from ._http import check_headers
 from .base import Bind, ClientContext, Endpoint, Transport, positive_option
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ._h2client import Group
 
 __all__ = ["MAX_MULTIPLEX", "H2LongPollTransport", "H2ShortPollTransport", "H2SseTransport"]
 
@@ -71,6 +74,9 @@ class _H2Transport(Transport):
         return await serve(app, bind, self.path, live if self.path != "/poll" else None)
 
     async def connect_once(self, ctx: ClientContext) -> None:
+        # httpx is imported by client processes only (not by every server child)
+        from ._h2client import join_group
+
         async with join_group(ctx, int(ctx.options.get("multiplex", 1))) as group:
             await self.consume(ctx, group)
 
