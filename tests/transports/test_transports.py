@@ -15,7 +15,7 @@ from wslab.transports import Transport, register
 
 ALL = ["tcp", "websocket", "sse", "long-poll", "short-poll"]
 #: further transports: the negotiating client and two more WebSocket libraries
-MORE = ["fallback", "aiohttp-ws", "picows"]
+MORE = ["fallback", "aiohttp-ws", "picows", "socketio"]
 
 
 @pytest.fixture(scope="module")

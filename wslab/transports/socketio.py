@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -188,8 +189,9 @@ def _add(a: ConnCounters, b: ConnCounters, sign: int = 1) -> ConnCounters:
                         a.segs_up + sign * b.segs_up, a.segs_down + sign * b.segs_down)
 
 
-def _session(meter: _Meter) -> aiohttp.ClientSession:
-    """One session per client; two connections at most (a held polling GET and a POST)."""
+def _session(meter: _Meter, tls: ssl.SSLContext | None) -> aiohttp.ClientSession:
+    """One session per client; two connections at most (a held polling GET and a
+    POST); ``tls``: the run's client context (https and wss), or None."""
     trace = aiohttp.TraceConfig()
 
     async def started(*_: Any) -> None:
@@ -200,7 +202,8 @@ def _session(meter: _Meter) -> aiohttp.ClientSession:
 
     trace.on_request_start.append(started)
     trace.on_request_end.append(ended)
-    connector = aiohttp.TCPConnector(limit=2, socket_factory=meter)
+    connector = aiohttp.TCPConnector(limit=2, socket_factory=meter,
+                                     ssl=tls if tls is not None else True)
     return aiohttp.ClientSession(connector=connector, trace_configs=[trace],
                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=60))
 
@@ -315,7 +318,7 @@ class SocketIoTransport(Transport):
 
     async def connect_once(self, ctx: ClientContext) -> None:
         meter = _Meter(ctx)
-        http = _session(meter)
+        http = _session(meter, ctx.tls)
         sio = _Client(ctx, http_session=http, handle_sigint=False,
                       request_timeout=_CONNECT_TIMEOUT, **_reconnection(ctx.options))
         state = _Session()
@@ -382,7 +385,7 @@ async def connect_timed(url: str, mode: str, ctx: ClientContext) -> dict[str, An
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     meter = _Meter(ctx)
-    http = _session(meter)
+    http = _session(meter, ctx.tls)
     sio = socketio.AsyncClient(http_session=http, handle_sigint=False, reconnection=False,
                                request_timeout=_CONNECT_TIMEOUT)
     try:
