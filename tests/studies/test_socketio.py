@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,21 +42,15 @@ def test_compare_table_is_the_mean_over_repeats_with_its_interval():
         (est.value, est.low, 3)
 
 
-def test_fit_slope_recovers_a_line_and_gives_no_interval_from_two_points():
-    n = np.array([100, 1000, 5000, 10_000])
-    est = st.fit_slope(n, 3.5 * n + 200)
-    assert est.value == pytest.approx(3.5) and est.n == 4
-    assert est.low == pytest.approx(3.5) and est.high == pytest.approx(3.5)
-    two = st.fit_slope([1, 2], [5, 7])
-    assert two.value == pytest.approx(2.0) and math.isnan(two.low)
-
-
 def test_memory_table_is_kib_per_connection():
     frame = pd.DataFrame({"variant": ["websocket"] * 3, "clients": [10, 20, 40],
                           "rss_growth_bytes": [10 * 4096 + 1e6, 20 * 4096 + 1e6,
                                                40 * 4096 + 1e6]})
     row = st.memory_table(frame).iloc[0]
     assert row.kib_per_conn == pytest.approx(4.0) and row.max_clients == 40
+    assert row.kib_per_conn_n == 3 and row.kib_per_conn_low == pytest.approx(4.0)
+    two = st.memory_table(frame.iloc[:2]).iloc[0]  # a slope from two runs has no interval
+    assert two.kib_per_conn == pytest.approx(4.0) and math.isnan(two.kib_per_conn_low)
 
 
 def test_framing_checks_compute_their_verdicts():

@@ -39,7 +39,6 @@ from .tables import (
     compare_table,
     conclusions,
     fault_table,
-    fit_slope,
     framing_checks,
     heartbeat_checks,
     heartbeat_exchanges,
@@ -51,7 +50,7 @@ from .tables import (
 
 __all__ = [
     "COMPARE_METRICS", "FAULT_CASES", "MODES", "VARIANTS", "WS_PAIR", "Plan", "Variant",
-    "compare_table", "conclusions", "fault_table", "fit_slope", "framing_checks", "heartbeat_checks",
+    "compare_table", "conclusions", "fault_table", "framing_checks", "heartbeat_checks",
     "heartbeat_exchanges", "loss_check", "measure_compare", "measure_faults",
     "measure_heartbeat", "measure_memory", "measure_upgrade", "memory_table", "plan",
     "plot_memory", "plot_summary", "run_out", "run_row", "summary_table", "upgrade_table",

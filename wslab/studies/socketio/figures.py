@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ... import plots
+from ... import plots, stats
 from ...models import sio_ws_event_bytes, ws_frame_bytes
-from .tables import KIB, fit_slope
+from .tables import KIB
 
 __all__ = ["plot_memory", "plot_summary"]
 
@@ -74,7 +74,7 @@ def plot_memory(ax: Axes, frame: pd.DataFrame) -> None:
         g = frame[frame.variant == variant].sort_values("clients")
         ax.plot(g.clients, g.rss_growth_bytes / KIB**2, "o", color=color,
                 label=f"{variant} (n={len(g)} runs)")
-        est = fit_slope(g.clients, g.rss_growth_bytes / KIB)
+        est = stats.slope_ci(g.clients, g.rss_growth_bytes / KIB)
         if np.isfinite(est.value):
             xs = np.array([g.clients.min(), g.clients.max()], float)
             ys = (np.polyfit(g.clients, g.rss_growth_bytes / KIB**2, 1)[1]

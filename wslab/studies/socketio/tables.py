@@ -4,7 +4,6 @@ with computed verdicts, the fault outcomes, and the one summary table."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from ...models import (
 )
 from .planning import MODES, VARIANTS
 
-__all__ = ["COMPARE_METRICS", "compare_table", "conclusions", "fault_table", "fit_slope", "framing_checks",
+__all__ = ["COMPARE_METRICS", "compare_table", "conclusions", "fault_table", "framing_checks",
            "heartbeat_checks", "heartbeat_exchanges", "loss_check", "memory_table", "summary_table", "upgrade_table"]
 
 KIB = 1024
@@ -55,31 +54,12 @@ def compare_table(frame: pd.DataFrame) -> pd.DataFrame:
     return _ordered(pd.DataFrame(rows))
 
 
-def fit_slope(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> stats.Estimate:
-    """Least-squares slope of ``y`` over ``x`` with a Student t interval
-    (``points - 2`` degrees of freedom; no interval with fewer than 3 points)."""
-    xa, ya = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    xa, ya = xa[ok], ya[ok]
-    n = len(xa)
-    if len(np.unique(xa)) < 2:
-        return stats.Estimate(math.nan, math.nan, math.nan, n, "OLS slope")
-    slope, intercept = np.polyfit(xa, ya, 1)
-    low = high = math.nan
-    if n > 2:
-        resid = ya - (slope * xa + intercept)
-        se = math.sqrt(float((resid**2).sum()) / (n - 2) / float(((xa - xa.mean())**2).sum()))
-        h = stats.t_quantile((1 + level) / 2, n - 2) * se
-        low, high = slope - h, slope + h
-    return stats.Estimate(float(slope), low, high, n, "OLS slope, t", level)
-
-
 def memory_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per variant: server memory per connection, the slope of RSS growth over N
     (KiB per connection, t interval, n = runs), and the largest N measured."""
     rows = []
     for variant, g in frame.groupby("variant", sort=False):
-        est = fit_slope(g.clients, g.rss_growth_bytes / KIB)
+        est = stats.slope_ci(g.clients, g.rss_growth_bytes / KIB)
         rows.append({"variant": variant, **est.as_dict("kib_per_conn"),
                      "max_clients": int(g.clients.max())})
     return _ordered(pd.DataFrame(rows))
