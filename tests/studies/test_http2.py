@@ -84,12 +84,16 @@ def test_bad_plans_are_refused_before_anything_runs(tmp_path):
                                    repeats=1, seed=0, root=str(tmp_path))
     with pytest.raises(ConfigError, match="polls must be from 1 to 1000"):
         http2.probe(0)
+    with pytest.raises(ConfigError, match="repeats must be from 1 to 100"):
+        http2.probes(2, repeats=0)
     assert http2.config_label("h2-short-poll", {"headers": "browser"}) == "HTTP/2 (browser)"
     assert http2.config_label("short-poll", None) == "HTTP/1.1 (aiohttp)"
 
 
 def test_a_real_probe_matches_the_hpack_model_byte_for_byte():
-    t = http2.probe_table([http2.probe(3, "browser")] * 2)
+    records = http2.probes(3, ("browser",), repeats=2)
+    assert [r["headers"] for r in records] == ["browser", "browser"]
+    t = http2.probe_table(records)
     checks = http2.probe_checks(t)
     assert (checks.verdict == "model inside 95 % CI").all(), checks
     assert (t.request_headers == t.model_request_headers).all()

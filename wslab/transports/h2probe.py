@@ -70,10 +70,19 @@ async def probe(polls: int = 5, headers: str = "aiohttp", tls: str | None = None
             "kernel_bytes_down": row.counters.bytes_down}
 
 
+async def _many(args: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [await probe(**a) for a in args]
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one JSON argument (``polls``, ``headers``, ``tls``, ``payload``)."""
+    """Entry point: one JSON argument, an object (``polls``, ``headers``, ``tls``,
+    ``payload``) or a list of them (one record each, in one process: a fresh
+    server and connection per record)."""
     args = json.loads((argv or sys.argv[1:] or ["{}"])[0])
-    print(json.dumps(asyncio.run(probe(**args))))
+    if isinstance(args, list):
+        print(json.dumps(asyncio.run(_many(args))))
+    else:
+        print(json.dumps(asyncio.run(probe(**args))))
 
 
 if __name__ == "__main__":

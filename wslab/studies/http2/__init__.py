@@ -48,7 +48,7 @@ from .tables import (
     side_by_side,
     with_intervals,
 )
-from .wire import PROBE_TIMEOUT_S, probe, probe_checks, probe_table, request_fields
+from .wire import PROBE_TIMEOUT_S, probe, probe_checks, probe_table, probes, request_fields
 
 __all__ = [
     "CONFIGS",
@@ -67,6 +67,7 @@ __all__ = [
     "probe",
     "probe_checks",
     "probe_table",
+    "probes",
     "request_fields",
     "run_pairs",
     "side_by_side",

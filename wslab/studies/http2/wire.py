@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -23,17 +23,28 @@ from ... import stats
 from ...core.errors import ConfigError, RunError
 from ...models import HpackEncoderModel, h2_headers_frame_bytes
 
-__all__ = ["PROBE_TIMEOUT_S", "probe", "probe_checks", "probe_table", "request_fields"]
+__all__ = ["PROBE_TIMEOUT_S", "probe", "probe_checks", "probe_table", "probes",
+           "request_fields"]
 
 PROBE_TIMEOUT_S = 60.0
 
 
 def probe(polls: int = 5, headers: str = "aiohttp", tls: str | None = None) -> dict[str, Any]:
     """One probe connection of ``polls`` polls (see the module docstring)."""
+    return probes(polls, (headers,), 1, tls)[0]
+
+
+def probes(polls: int, profiles: Sequence[str] = ("aiohttp", "browser"), repeats: int = 2,
+           tls: str | None = None) -> list[dict[str, Any]]:
+    """``repeats`` probe connections per header profile, in one child process
+    (a fresh server and connection for each)."""
     if not 1 <= int(polls) <= 1000:
         raise ConfigError(f"polls must be from 1 to 1000, not {polls!r}")
-    arg = json.dumps({"polls": int(polls), "headers": headers, "tls": tls})
-    done = subprocess.run([sys.executable, "-m", "wslab.transports.h2probe", arg],
+    if not 1 <= int(repeats) <= 100:
+        raise ConfigError(f"repeats must be from 1 to 100, not {repeats!r}")
+    args = [{"polls": int(polls), "headers": h, "tls": tls}
+            for h in profiles for _ in range(int(repeats))]
+    done = subprocess.run([sys.executable, "-m", "wslab.transports.h2probe", json.dumps(args)],
                           capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
     if done.returncode != 0:
         raise RunError(f"the HTTP/2 probe failed: {done.stderr.strip()[-500:]}")
