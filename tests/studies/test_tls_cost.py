@@ -87,3 +87,18 @@ def test_figure_draws_the_model_beside_what_tls_adds():
     assert all(a.get_xlabel() == "transport" for a in axes)
     assert "model: 22 B x records per event" in [t.get_text() for t in
                                                  axes[0].get_legend().get_texts()]
+
+
+def test_without_memory_runs_the_tables_and_figure_still_read():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    runs = _runs()
+    memory = tc.memory_table(runs.iloc[:0])
+    assert memory.empty and "TLS - clear" in memory.columns
+    text = tc.tls_conclusions(tc.bytes_table(runs, 0.5, 1.5), memory,
+                              tc.check_records(runs, 0.5, 1.5))
+    assert "memory" not in text
+    fig = tc.tls_figure(tc.bytes_table(runs, 0.5, 1.5), tc.cpu_table(runs, 1.5), memory,
+                        tc.check_records(runs, 0.5, 1.5))
+    assert fig.axes[2].texts[0].get_text() == "not measured in this mode"

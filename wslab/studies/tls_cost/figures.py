@@ -26,6 +26,12 @@ def tls_figure(bytes_: pd.DataFrame, cpu: pd.DataFrame, memory: pd.DataFrame,
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
     for ax, (key, label) in zip(axes, _PANELS, strict=True):
         t = tables[key].reset_index(drop=True)
+        ax.set_ylabel(label)
+        if t.empty:  # no memory sweep (quick mode: one server per setting)
+            ax.text(0.5, 0.5, "not measured in this mode", ha="center", va="center",
+                    transform=ax.transAxes, color="dimgray")
+            ax.set_xticks([])
+            continue
         x = np.arange(len(t))
         pairs = ((("TLS - clear", "tab:orange"),) if key == "bytes"
                  else (("clear", "tab:blue"), ("TLS", "tab:orange")))
@@ -43,7 +49,6 @@ def tls_figure(bytes_: pd.DataFrame, cpu: pd.DataFrame, memory: pd.DataFrame,
             ax.scatter(x, model, marker="o", s=40, facecolors="white", edgecolors="black",
                        zorder=3, label="model: 22 B x records per event")
         ax.set_xticks(x, t.transport)
-        ax.set_ylabel(label)
         ax.set_xlabel("transport")
         ax.legend(fontsize=7, loc="lower right")
     return fig

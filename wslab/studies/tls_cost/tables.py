@@ -99,7 +99,9 @@ def memory_table(runs: pd.DataFrame) -> pd.DataFrame:
                     "TLS - clear high": diff + h, "n": min(e.n for e in fits.values()),
                     "unit": "KiB/connection"})
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["transport", *[f"{s}{e}" for s in (_CLEAR, _TLS, "TLS - clear")
+                              for e in ("", " low", " high")], "n", "unit"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def check_records(runs: pd.DataFrame, short_s: float, long_s: float,
