@@ -70,7 +70,7 @@ def plan(quick: bool) -> Plan:
         return Plan(("ws off", "ws deflate", "long-poll off", "long-poll gzip"), ("json",),
                     (1024,), clients=4, rate=50.0, duration=0.3, repeats=2)
     return Plan(tuple(s for s in SETTINGS if s != "ws 9 bits"), ("random", "json", "repeated"),
-                (128, 4096), clients=10, rate=40.0, duration=0.8, repeats=2, memory_ns=(5, 50))
+                (128, 4096), clients=5, rate=40.0, duration=0.6, repeats=2, memory_ns=(5, 50))
 
 
 def experiment(p: Plan, name: str = "09_compression", seed: int = 9,
