@@ -14,6 +14,7 @@ Sections (`planning.Plan` sizes them; quick mode is indicative only):
    raw websocket and long-poll, repeats with distinct seeds; bytes per event,
    latency p50/p99, server CPU per delivery (`compare_table`, intervals over
    repeats), bytes beside the framing models (`framing_checks`).
+   `measure_rooms`: one room or ten, every event to all (`rooms_table`).
 2. `measure_memory`: server RSS growth over N; memory per connection is the
    slope (`memory_table`, as notebook 05 computes it). `summary_table` joins
    1 and 2 into the one table, `plot_summary` draws it.
@@ -28,10 +29,12 @@ Sections (`planning.Plan` sizes them; quick mode is indicative only):
 from .figures import plot_memory, plot_summary
 from .planning import FAULT_CASES, MODES, VARIANTS, WS_PAIR, Plan, Variant, plan, run_out, run_row
 from .runs import (
+    ROOMS,
     measure_compare,
     measure_faults,
     measure_heartbeat,
     measure_memory,
+    measure_rooms,
     measure_upgrade,
 )
 from .tables import (
@@ -44,14 +47,16 @@ from .tables import (
     heartbeat_exchanges,
     loss_check,
     memory_table,
+    rooms_table,
     summary_table,
     upgrade_table,
 )
 
 __all__ = [
-    "COMPARE_METRICS", "FAULT_CASES", "MODES", "VARIANTS", "WS_PAIR", "Plan", "Variant",
+    "COMPARE_METRICS", "FAULT_CASES", "ROOMS", "MODES", "VARIANTS", "WS_PAIR", "Plan", "Variant",
     "compare_table", "conclusions", "fault_table", "framing_checks", "heartbeat_checks",
     "heartbeat_exchanges", "loss_check", "measure_compare", "measure_faults",
-    "measure_heartbeat", "measure_memory", "measure_upgrade", "memory_table", "plan",
+    "measure_heartbeat", "measure_memory", "measure_rooms", "measure_upgrade", "memory_table",
+    "plan", "rooms_table",
     "plot_memory", "plot_summary", "run_out", "run_row", "summary_table", "upgrade_table",
 ]

@@ -61,7 +61,8 @@ def plot_summary(axes: Sequence[Axes], table: pd.DataFrame) -> None:
                     ax.hlines(float(model(round(body[i]))), i - 0.4, i + 0.4, color="k",
                               lw=2, label="framing model" if v == "websocket" else "_nolegend_")
             ax.legend(fontsize=7)
-        ax.set_xticks(x, [f"{v}\nn={k}" for v, k in zip(variants, n, strict=True)],
+        counts = [f"n={int(k)}" if np.isfinite(k) else "not measured" for k in n]
+        ax.set_xticks(x, [f"{v}\n{k}" for v, k in zip(variants, counts, strict=True)],
                       rotation=45, ha="right", fontsize=7)
         ax.set_ylabel(label)
         plots.readable_ticks(ax, "y")

@@ -78,14 +78,14 @@ class Plan:
     fault_cases: tuple[int, ...] = tuple(range(len(FAULT_CASES)))
 
     def runs(self) -> dict[str, int]:
-        return {"compare": len(VARIANTS) * self.repeats,
+        return {"compare": len(VARIANTS) * self.repeats, "rooms": 2 * self.repeats,
                 "memory": len(VARIANTS) * len(self.ns) + len(WS_PAIR) * len(self.ns_pair),
                 "heartbeat": 4, "faults": len(self.fault_cases)}
 
     def wall_s(self, overhead: float = 2.0, per_1000_clients: float = 3.0,
                fault_workers: int = 3) -> float:
         """Estimated wall time: run overhead, durations, and connecting the clients."""
-        compare = self.runs()["compare"] * (overhead + self.duration)
+        compare = (self.runs()["compare"] + self.runs()["rooms"]) * (overhead + self.duration)
         sizes = [n for _ in VARIANTS for n in self.ns] + [n for _ in WS_PAIR for n in self.ns_pair]
         memory = sum(overhead + 2.0 + per_1000_clients * n / 1000 for n in sizes)
         memory += len(sizes) * (1.0 if self.fresh_servers else 0.0)
@@ -102,7 +102,7 @@ def plan(quick: bool) -> Plan:
                     fresh_servers=False, upgrade_samples=5, ping_interval=0.2,
                     idle_duration=1.0, fault_duration=2.0, fault_cases=(0, 1, 2, 6, 8))
     return Plan(False, clients=20, rate=100.0, duration=3.0, repeats=3, ns=(250, 1000, 2000),
-                ns_pair=(5000, 10_000), fresh_servers=True, upgrade_samples=30,
+                ns_pair=(10_000,), fresh_servers=True, upgrade_samples=30,
                 ping_interval=1.0, idle_duration=5.0, fault_duration=4.0)
 
 

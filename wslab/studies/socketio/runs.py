@@ -22,8 +22,12 @@ from ...transports.base import ClientContext
 from ...transports.socketio import connect_timed
 from .planning import FAULT_CASES, MODES, VARIANTS, WS_PAIR, Plan, run_out, run_row
 
-__all__ = ["measure_compare", "measure_faults", "measure_heartbeat", "measure_memory",
-           "measure_upgrade"]
+__all__ = ["ROOMS", "measure_compare", "measure_faults", "measure_heartbeat", "measure_memory",
+           "measure_rooms", "measure_upgrade"]
+
+#: section 1b: every event emitted to one room holding every client, or to this many rooms
+#: (one ``emit(to=[...])``, the clients spread over them round robin)
+ROOMS = (1, 10)
 
 
 def measure_compare(p: Plan, seed: int = 1) -> pd.DataFrame:
@@ -37,6 +41,23 @@ def measure_compare(p: Plan, seed: int = 1) -> pd.DataFrame:
                               seed=seed + k, options=dict(v.options), progress=False,
                               out=run_out("compare", f"{v.name}-rep{k}"))
                 rows.append(run_row(run, v.name, repeat=k, seed=seed + k))
+    return pd.DataFrame(rows)
+
+
+def measure_rooms(p: Plan, seed: int = 1) -> pd.DataFrame:
+    """Section 1b: Socket.IO over WebSocket with its clients in one room or
+    spread over `ROOMS`[1] rooms, every event emitted to all of them (the
+    same deliveries: what the room bookkeeping costs); `Plan.repeats` seeds,
+    at least 10 clients (a client per room)."""
+    rows = []
+    for rooms in ROOMS:
+        with Lab(server_options={"socketio": {"rooms": rooms}}) as lab:
+            for k in range(p.repeats):
+                run = lab.run("socketio", clients=max(p.clients, 10), rate=p.rate,
+                              duration=p.duration, seed=seed + k, options={"mode": "websocket"},
+                              progress=False, out=run_out("rooms", f"rooms{rooms}-rep{k}"))
+                rows.append(run_row(run, f"{rooms} room(s)", rooms=rooms, repeat=k,
+                                    seed=seed + k))
     return pd.DataFrame(rows)
 
 

@@ -19,7 +19,7 @@ from ...models import (
 from .planning import MODES, VARIANTS
 
 __all__ = ["COMPARE_METRICS", "compare_table", "conclusions", "fault_table", "framing_checks",
-           "heartbeat_checks", "heartbeat_exchanges", "loss_check", "memory_table", "summary_table", "upgrade_table"]
+           "heartbeat_checks", "heartbeat_exchanges", "rooms_table", "loss_check", "memory_table", "summary_table", "upgrade_table"]
 
 KIB = 1024
 #: section 1's metrics, each the mean over repeats with a t interval
@@ -149,6 +149,20 @@ def heartbeat_checks(hb: pd.DataFrame, interval: float = 25.0) -> pd.DataFrame:
                      "measured": per_s, "tolerance": 0.05,
                      "model": heartbeat_bytes_per_s(SIO_WS_HEARTBEAT_BYTES, interval)})
     return stats.check_table(rows)
+
+
+def rooms_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per room count: server CPU per delivery and latency p50 (means over
+    repeats, t intervals), and the loss accounting."""
+    rows = []
+    for rooms, g in frame.groupby("rooms"):
+        rows.append({"rooms": int(rooms), "clients": int(g.clients.iloc[0]),
+                     **stats.mean_ci(g.cpu_us_per_delivery.to_numpy(float),
+                                     unit="repeats").as_dict("cpu_us_per_delivery"),
+                     **stats.mean_ci(g.latency_p50_ms.to_numpy(float),
+                                     unit="repeats").as_dict("latency_p50_ms"),
+                     "lost": int(g.lost.sum()), "duplicated": int(g["duplicated"].sum())})
+    return pd.DataFrame(rows)
 
 
 def fault_table(faults: pd.DataFrame) -> pd.DataFrame:
