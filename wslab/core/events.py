@@ -102,31 +102,40 @@ def json_records(seed: int, count: int) -> list[dict]:
     values that real JSON has, no more.
     """
     rng = np.random.default_rng(seed)
-    price = {s: float(rng.uniform(20, 900)) for s in _SYMBOLS}
-    ts = 1_767_225_600_000 + int(rng.integers(0, 86_400_000))  # ms since the epoch
+    # every draw at once (a record costs a few dict operations, not a dozen RNG calls)
+    price = rng.uniform(20, 900, len(_SYMBOLS)).tolist()
+    kinds = rng.choice(3, count, p=(0.45, 0.35, 0.2)).tolist()
+    syms = rng.integers(len(_SYMBOLS), size=count).tolist()
+    steps = (1 + rng.normal(0, 0.0008, count)).tolist()
+    ts = (1_767_225_600_000 + int(rng.integers(0, 86_400_000))  # ms since the epoch
+          + np.cumsum(rng.integers(1, 250, count))).tolist()
+    qty, bsz, asz = (rng.integers(1, hi, count) * 100 for hi in (50, 90, 90))
+    qty, bsz, asz = qty.tolist(), bsz.tolist(), asz.tolist()
+    buy = (rng.random(count) < 0.5).tolist()
+    venue = rng.integers(len(_VENUES), size=count).tolist()
+    spread = np.round(rng.uniform(0.01, 0.08, count), 2).tolist()
+    room = rng.integers(len(_ROOMS), size=count).tolist()
+    user = rng.integers(1, 500, count).tolist()
+    n_words = rng.integers(3, 14, count).tolist()
+    words = rng.integers(len(_WORDS), size=(count, 13)).tolist()
+    ids = rng.integers(10**9, 10**10, count).tolist()
     out: list[dict] = []
-    for _ in range(count):
-        ts += int(rng.integers(1, 250))
-        kind = rng.choice(3, p=(0.45, 0.35, 0.2))
-        sym = _SYMBOLS[int(rng.integers(len(_SYMBOLS)))]
-        price[sym] = max(1.0, price[sym] * (1 + rng.normal(0, 0.0008)))
-        if kind == 0:
-            out.append({"type": "trade", "sym": sym, "px": round(price[sym], 2),
-                        "qty": int(rng.integers(1, 50)) * 100,
-                        "side": "buy" if rng.random() < 0.5 else "sell",
-                        "venue": _VENUES[int(rng.integers(len(_VENUES)))], "ts": ts})
-        elif kind == 1:
-            spread = round(float(rng.uniform(0.01, 0.08)), 2)
-            out.append({"type": "quote", "sym": sym, "bid": round(price[sym] - spread, 2),
-                        "ask": round(price[sym] + spread, 2),
-                        "bsz": int(rng.integers(1, 90)) * 100,
-                        "asz": int(rng.integers(1, 90)) * 100, "ts": ts})
+    for k in range(count):
+        sym = syms[k]
+        price[sym] = max(1.0, price[sym] * steps[k])
+        px, name = price[sym], _SYMBOLS[sym]
+        if kinds[k] == 0:
+            out.append({"type": "trade", "sym": name, "px": round(px, 2), "qty": qty[k],
+                        "side": "buy" if buy[k] else "sell", "venue": _VENUES[venue[k]],
+                        "ts": ts[k]})
+        elif kinds[k] == 1:
+            out.append({"type": "quote", "sym": name, "bid": round(px - spread[k], 2),
+                        "ask": round(px + spread[k], 2), "bsz": bsz[k], "asz": asz[k],
+                        "ts": ts[k]})
         else:
-            words = rng.choice(len(_WORDS), int(rng.integers(3, 14)))
-            out.append({"type": "chat", "room": _ROOMS[int(rng.integers(len(_ROOMS)))],
-                        "user": f"user{int(rng.integers(1, 500))}",
-                        "text": " ".join(_WORDS[int(w)] for w in words), "ts": ts,
-                        "id": int(rng.integers(10**9, 10**10))})
+            out.append({"type": "chat", "room": _ROOMS[room[k]], "user": f"user{user[k]}",
+                        "text": " ".join(_WORDS[w] for w in words[k][: n_words[k]]),
+                        "ts": ts[k], "id": ids[k]})
     return out
 
 
