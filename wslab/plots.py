@@ -65,7 +65,11 @@ def transport_colors(names: Sequence[str] | None = None) -> dict[str, Any]:
 
     known = list(transport_names())
     extra = [n for n in (names or []) if n not in known]
-    palette = sns.color_palette("colorblind", len(known) + len(extra))
+    n = len(known) + len(extra)
+    # "colorblind" has 10 colours and then repeats itself: beyond 10 (the
+    # HTTP/2 transports came 11th to 13th) the next ones are evenly spaced hues
+    palette = sns.color_palette("colorblind", min(n, 10)) + sns.color_palette(
+        "husl", max(n - 10, 0))
     return dict(zip(known + extra, palette, strict=True))
 
 

@@ -14,8 +14,10 @@ from wslab.core.errors import ConfigError
 from wslab.transports import Transport, register
 
 ALL = ["tcp", "websocket", "sse", "long-poll", "short-poll"]
-#: further transports: the negotiating client and two more WebSocket libraries
-MORE = ["fallback", "aiohttp-ws", "picows", "socketio"]
+#: further transports: the negotiating client, two more WebSocket libraries,
+#: Socket.IO, and polling and SSE over HTTP/2 (tests/transports/test_http2.py)
+MORE = ["fallback", "aiohttp-ws", "picows", "socketio", "h2-short-poll", "h2-long-poll",
+        "h2-sse"]
 
 
 @pytest.fixture(scope="module")
