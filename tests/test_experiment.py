@@ -69,7 +69,7 @@ def test_conditional_grid_and_explicit_trials(tmp_path):
     assert [(t.id, t.config.rate) for t in same.trials] == [("tcp_rate=10_rep0", 10.0),
                                                             ("tcp_rate=20_rep0", 20.0)]
     # explicit trials are strict: interval on websocket is an error, not dropped
-    with pytest.raises(ConfigError, match="interval applies to short-poll only"):
+    with pytest.raises(ConfigError, match="interval applies to short-poll, h2-short-poll only"):
         Experiment("c", trials=[{"transport": "websocket", "interval": 0.1}], root=tmp_path)
 
 

@@ -7,6 +7,7 @@ import textwrap
 import psutil
 import pytest
 
+from wslab import transports
 from wslab.core.errors import RunError
 from wslab.core.proc import ChildProcess, timeout_factor
 
@@ -17,8 +18,7 @@ def test_server_child_reports_ready_and_stops():
     server = ChildProcess("server", "wslab.runner.server", {"host": "127.0.0.1"})
     ready = server.start()
     try:
-        assert set(ready["endpoints"]) == {"tcp", "websocket", "sse", "long-poll", "short-poll",
-                                          "aiohttp-ws", "picows", "fallback"}
+        assert set(ready["endpoints"]) == set(transports.names())
         assert all("127.0.0.1:" in url for url in ready["endpoints"].values())
         assert psutil.Process(ready["pid"]).is_running()
         assert server.request("reset")["rss_before_clients"] > 0

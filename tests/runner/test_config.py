@@ -23,7 +23,7 @@ def cfg(**kw):
         ({"clients": 10**6}, "open-file hard limit"),
         ({"clients": 2.5}, "clients must be an integer"),
         ({"schedule": "often"}, "fixed, poisson, burst"),
-        ({"interval": 0.1}, "interval applies to short-poll only"),
+        ({"interval": 0.1}, "interval applies to short-poll, h2-short-poll only"),
         ({"transport": "short-poll", "interval": 0}, "interval must be > 0"),
         ({"transport": "short-poll", "interval": -1}, "interval must be > 0"),
         ({"options": {"colour": "red"}}, "allowed: compression"),

@@ -209,11 +209,13 @@ class Lab:
             state.manifest["netem"] = {"toxics": toxics, "proxied_url": state.url}
         configs, first = [], 0
         for size in _split(cfg.clients, cfg.fleets or 1):
-            configs.append({"transport": cfg.transport, "url": state.url, "clients": size,
-                            "first_client": first, "options": cfg.options, "seed": cfg.seed,
-                            "cookies": cfg.cookies,  # chromium pages only
-                            "tls": (self._tls_material.client_config()
-                                    if self._tls_material else None)})
+            config = {"transport": cfg.transport, "url": state.url, "clients": size,
+                      "first_client": first, "options": cfg.options, "seed": cfg.seed,
+                      "tls": (self._tls_material.client_config()
+                              if self._tls_material else None)}
+            if cfg.client == "chromium":  # cookie jars exist in pages only
+                config["cookies"] = cfg.cookies
+            configs.append(config)
             first += size
         ready_s = 60 + cfg.clients / 100
         if cfg.dask:  # fleets as tasks on a Dask cluster (wslab.runner.scaleout)

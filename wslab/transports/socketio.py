@@ -136,6 +136,14 @@ class _Fanout:
                     await sio.emit(EVENT, json.loads(item.body), to=to)
                 continue
             sid, since = item
+            if sio.manager.is_pre_connected(sid, "/"):
+                # The connect handler queued this join before the server sent
+                # the CONNECT packet: anything emitted to the sid now could
+                # reach the client ahead of it. Serve the join again behind
+                # later events; the replay up to `dispatched` covers them.
+                await asyncio.sleep(0.001)
+                self.queue.put_nowait(item)
+                continue
             self.pending -= 1
             if since is not None:  # the kit's resume, not Socket.IO's
                 for event in self.hub.events_after(since):
