@@ -66,7 +66,8 @@ package re-exports `Experiment`, `Trial`, `METRICS` and `SCHEDULE_PARAMETERS`.
 
 from __future__ import annotations
 
+from .pairs import duration_pairs
 from .sweep import METRICS, Experiment
 from .trials import SCHEDULE_PARAMETERS, Trial
 
-__all__ = ["METRICS", "SCHEDULE_PARAMETERS", "Experiment", "Trial"]
+__all__ = ["METRICS", "SCHEDULE_PARAMETERS", "Experiment", "Trial", "duration_pairs"]

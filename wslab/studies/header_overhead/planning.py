@@ -68,15 +68,6 @@ def experiment(name: str, *, clients: int, durations: Sequence[float], rate: flo
 
 def run_pairs(exp: Experiment) -> dict[tuple[str, int], tuple[Run, Run]]:
     """``(label, repeat) -> (short run, long run)`` of a measured `experiment`."""
-    found: dict[tuple[str, int], dict[float, Run]] = {}
-    for t, run in zip(exp.trials, exp.runs, strict=True):
-        key = (config_label(t.config.transport, t.config.options), t.repeat)
-        found.setdefault(key, {})[t.config.duration] = run
-    pairs = {}
-    for key, by_duration in found.items():
-        if len(by_duration) != 2:
-            raise ConfigError(f"{key[0]} repeat {key[1]} has {len(by_duration)} duration(s); "
-                              "a short and a long run are needed")
-        short, long = (by_duration[d] for d in sorted(by_duration))
-        pairs[key] = (short, long)
-    return pairs
+    from ...experiment import duration_pairs
+
+    return duration_pairs(exp, config_label)
