@@ -76,8 +76,10 @@ def experiment(p: Plan, seed: int = 1) -> Experiment:
     seed per repeat, runs under ``<runs>/09_implementations``."""
     return Experiment("09_implementations", grid={"transport": [FLOOR, *IMPLEMENTATIONS]},
                       repeats=p.repeats, seed=seed,
+                      # summaries only: the figures need no per-delivery rows (histograms
+                      # are in the summary), and 300 clients' rows would weigh 0.5 MB a run
                       base={"schedule": "fixed", "payload": p.payload, "clients": p.clients,
-                            "rate": p.rate, "duration": p.duration})
+                            "rate": p.rate, "duration": p.duration, "keep_messages": False})
 
 
 def _paired(df: pd.DataFrame, metric: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
