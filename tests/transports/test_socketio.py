@@ -6,11 +6,13 @@ import pytest
 
 from wslab import transports
 from wslab.core.errors import ConfigError
-from wslab.core.events import encode
+from wslab.core.events import Event, encode
 from wslab.models import sio_ws_event_bytes
 from wslab.runner.lab import Lab
 from wslab.transports.base import ClientContext
 from wslab.transports.socketio import MODES, connect_timed
+
+from ..conftest import TIMEOUT_FACTOR
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +78,42 @@ def test_bad_server_options_are_refused():
         _server_options({"rooms": 0})
     with pytest.raises(ConfigError, match="unknown socketio server option"):
         _server_options({"pingInterval": 1})
+
+
+async def _resume_while_publishing(history: int, during: int) -> list[int]:
+    """A lone client resumes from seq 0 with ``history`` events in the hub while
+    ``during`` more are published, one per loop turn, during its replay; the seqs
+    it received."""
+    import socketio
+
+    from wslab.core.hub import Hub
+    from wslab.transports import Bind
+
+    hub, got = Hub(history + during + 10), []
+    endpoint = await transports.get("socketio").start_server(hub, Bind(), {})
+    for seq in range(1, history + 1):  # nobody listens yet: dispatched to nobody
+        hub.publish(Event(seq, seq, encode(seq, seq, b"x")))
+    sio = socketio.AsyncClient(reconnection=False)
+    sio.on("e", lambda data: got.append(data["seq"]))
+    try:
+        await sio.connect(endpoint.url, transports=["websocket"], auth={"since": 0})
+        for seq in range(history + 1, history + during + 1):
+            hub.publish(Event(seq, seq, encode(seq, seq, b"x")))
+            await asyncio.sleep(0)
+        # until the last seq arrives (one lost before it is seen as such at the end)
+        deadline = asyncio.get_running_loop().time() + 10 * TIMEOUT_FACTOR
+        while history + during not in got and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # a duplicate would arrive now
+    finally:
+        await sio.disconnect()
+        await endpoint.close()
+    return got
+
+
+def test_events_published_during_a_lone_clients_replay_are_not_lost():
+    # The join counts as pending until the client is in its room: events
+    # published meanwhile queue behind the replay instead of being dispatched
+    # to nobody (no member yet), which lost them.
+    got = asyncio.run(_resume_while_publishing(history=300, during=200))
+    assert got == list(range(1, 501))

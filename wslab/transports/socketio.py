@@ -144,7 +144,10 @@ class _Fanout:
                 await asyncio.sleep(0.001)
                 self.queue.put_nowait(item)
                 continue
-            self.pending -= 1
+            # The join stays pending until the sid is in its room: each emit of
+            # the replay yields, and an event published meanwhile must queue
+            # behind this join (and reach the room) rather than be dispatched
+            # to nobody, as it was when this sid was the only client (lost).
             if since is not None:  # the kit's resume, not Socket.IO's
                 for event in self.hub.events_after(since):
                     if event.seq > self.dispatched:
@@ -155,6 +158,7 @@ class _Fanout:
                 self._next_room += 1
                 await sio.enter_room(sid, room)
                 self.members.add(sid)
+            self.pending -= 1
 
 
 class _Meter:
