@@ -7,6 +7,7 @@ bytes. Without Chromium they skip on a developer's machine and fail under CI
 (``needs``), where .ci/run installs it.
 """
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -17,7 +18,8 @@ import pytest
 import wslab
 from wslab.cli import format_summary, main
 from wslab.core.errors import ConfigError
-from wslab.runner.browser_fleet import COOKIE_CHUNK, align, browser_cpu, cookie_jar
+from wslab.core.events import encode
+from wslab.runner.browser_fleet import COOKIE_CHUNK, SOCKETIO_JS, align, browser_cpu, cookie_jar
 from wslab.runner.browser_sockets import Reconnect, match_reconnects
 from wslab.runner.config import RunConfig
 
@@ -34,7 +36,7 @@ def test_unknown_client_is_refused_naming_the_allowed():
 
 def test_chromium_speaks_the_browser_transports_only():
     with pytest.raises(ConfigError, match="client chromium speaks websocket, sse, long-poll, "
-                                          "short-poll, not tcp"):
+                                          "short-poll, socketio, not tcp"):
         RunConfig(transport="tcp", client="chromium").validate()
 
 
@@ -169,3 +171,41 @@ def test_browser_cpu_counts_chromium_processes_only():
 def test_browser_pages_are_bounded():
     with pytest.raises(ConfigError, match="clients must be at most 100 with client chromium"):
         RunConfig(transport="websocket", client="chromium", clients=101).validate()
+
+
+def test_the_vendored_socketio_client_is_the_npm_file():
+    # socket.io-client 4.8.4's dist/socket.io.min.js as `npm pack` gives it
+    # (wslab/runner/vendor/README.md): a changed or truncated file is caught here
+    assert hashlib.sha256(SOCKETIO_JS.read_bytes()).hexdigest() == (
+        "d5d79a35039e860b32bdef4795528b05c2f788d4b2d9dacc913120e2878f7b3f")
+    assert (SOCKETIO_JS.parent / "LICENSE").read_text().startswith("The MIT License")
+
+
+
+@chromium
+@pytest.mark.parametrize("mode", ["websocket", "polling"])
+def test_socketio_js_client_pages_get_every_event_once(lab, mode, tmp_path):
+    # Socket.IO's JavaScript client in each page, Engine.IO's transports by mode
+    # (upgrade runs too, but costs a third run's time)
+    run = lab.run("socketio", clients=3, rate=20, duration=2, client="chromium",
+                  progress=False, out=str(tmp_path / "run"), options={"mode": mode})
+    s = run.summary
+    assert s["published"] > 0 and s["client_errors"] == 0 and s["stalled_clients"] == 0
+    assert (s["lost"], s["duplicated"]) == (0, 0) and s["reconnects"] == 0
+    # published_ns survives as the exact integer (read from the raw packet, not
+    # from Socket.IO's parsed number): no delivery precedes its publication
+    late = run.messages.received_ns - run.messages.published_ns
+    assert late.min() > -s["clock_alignment_us"] * 1e3
+    conns = run.connections
+    assert sorted(set(conns.client_id)) == [0, 1, 2]  # every socket is a page's
+    assert (conns.bytes_down > 0).all()
+    body = len(encode(1, int(run.messages.published_ns.max()), b"x" * 64))
+    if mode == "polling":
+        # an XHR GET per response and the POSTs, each response carrying the
+        # body in Socket.IO's framing, uncompressed (http_compression is off)
+        assert conns.requests.sum() >= 3 * 2 and s["http_versions"] == ["http/1.1"]
+        assert s["bytes_down_per_event"] > body
+    else:
+        # one WebSocket handshake per page; Chromium offers permessage-deflate and
+        # python-engineio's aiohttp server accepts it: the frames are compressed
+        assert conns.requests.sum() == 3 and s["ws_extensions"] == ["permessage-deflate"]

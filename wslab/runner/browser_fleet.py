@@ -12,10 +12,14 @@ other. Differences, each for a reason:
   would share one pool, capped at six HTTP/1.1 connections per host, and
   held long polls and SSE streams of the seventh page on would queue.
 - **The page** (`browser_client.html`) uses WebSocket, EventSource and
-  fetch, and resumes from its last seq like the Python clients. Playwright
-  serves it from the transport's own origin (``page.route``, then
+  fetch, and resumes from its last seq like the Python clients; for
+  ``socketio`` it uses Socket.IO's JavaScript client (`SOCKETIO_JS`, vendored,
+  see its README), which is served and added to the page with it. Playwright
+  serves both from the transport's own origin (``page.route``, then
   ``unroute``, so no later request is intercepted): the transport servers
-  are untouched and the page load puts no bytes on the measured sockets.
+  are untouched, the page load puts no bytes on the measured sockets, and
+  the page's requests are same-origin (python-engineio's default CORS policy,
+  same origin only, admits them; nothing is changed on the server).
   It is served cross-origin isolated (COOP/COEP), which makes Chromium's
   ``performance.now()`` resolution 5 µs instead of 100 µs.
 - **Clock.** The page stamps deliveries with ``performance.now()``. Its
@@ -70,11 +74,14 @@ from .browser_sockets import Reconnect, SocketWatch, match_reconnects
 from .chromium import LAUNCH_ARGS, find_chromium
 from .fleet import CONNECTION_COLUMNS, commands
 
-__all__ = ["CLOCK_SAMPLES", "COOKIE_CHUNK", "MIN_COOKIE_BYTES", "PAGE", "BrowserFleet", "ClockSample", "align",
-           "browser_cpu", "cookie_jar"]
+__all__ = ["CLOCK_SAMPLES", "COOKIE_CHUNK", "MIN_COOKIE_BYTES", "PAGE", "SOCKETIO_JS", "BrowserFleet",
+           "ClockSample", "align", "browser_cpu", "cookie_jar"]
 
 PAGE = Path(__file__).with_name("browser_client.html")
 PAGE_PATH = "/wslab-client.html"
+#: socket.io-client's standalone bundle (socket.io-client 4.8.4, from npm; vendor/README.md)
+SOCKETIO_JS = Path(__file__).with_name("vendor") / "socket.io.min.js"
+SOCKETIO_JS_PATH = "/wslab-socket.io.min.js"
 #: ``performance.now()`` reads per page and alignment; the narrowest bracket is kept
 CLOCK_SAMPLES = 100
 #: cross-origin isolation: Chromium then coarsens performance.now() to 5 µs, not 100 µs
@@ -231,6 +238,7 @@ class BrowserFleet:
         return {"transport": self.transport, "url": self.url,
                 "fanout": o.get("fanout", "broadcast"), "ping": o.get("ping", 15.0),
                 "timeout": o.get("timeout", 30.0), "interval_ms": interval * 1e3,
+                "mode": o.get("mode", "upgrade"), "resume": bool(o.get("resume", False)),
                 # the seeded phase of the Python short-poll client
                 "phase_ms": random.Random(self.seed * 1_000_003 + client_id)
                 .uniform(0, interval) * 1e3}
@@ -247,6 +255,9 @@ class BrowserFleet:
         self.version = self._browser.version
         await self.echo.start()
         html = PAGE.read_text()
+        if self.transport == "socketio":  # the client library, before the page's own script
+            html = html.replace("<script>", f'<script src="{SOCKETIO_JS_PATH}"></script>\n'
+                                "<script>", 1)
         # Contexts and blank pages all at once (no sockets yet); then each page
         # loads and connects alone, so that its new socket is known to be its own.
         self.pages = list(await asyncio.gather(*(self._new_page(i) for i in self.ids)))
@@ -269,13 +280,20 @@ class BrowserFleet:
             await route.fulfill(status=200, content_type="text/html", body=html,
                                 headers=ISOLATION_HEADERS)
 
+        async def script(route: Any) -> None:
+            await route.fulfill(status=200, content_type="text/javascript",
+                                body=SOCKETIO_JS.read_bytes(), headers=ISOLATION_HEADERS)
+
         # Before the navigation: Chromium may preconnect to the page's origin,
         # and the page's requests then use that socket.
         known = set(connections_to(*self.server))
         pattern = f"{self.origin}{PAGE_PATH}"
-        await page.page.route(pattern, fulfil)
-        await page.page.goto(pattern)
-        await page.page.unroute(pattern)  # no later request goes through Playwright
+        routes = {pattern: fulfil, f"{self.origin}{SOCKETIO_JS_PATH}": script}
+        for url, handler in routes.items():
+            await page.page.route(url, handler)
+        await page.page.goto(pattern)  # returns at the load event: scripts are loaded
+        for url in routes:  # no later request goes through Playwright
+            await page.page.unroute(url)
         self.isolated = await page.page.evaluate("cfg => wslab.start(cfg)",
                                                  self._page_config(page.client_id))
         limit = 30 * timeout_factor()

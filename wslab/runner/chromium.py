@@ -14,12 +14,16 @@ import shutil
 
 from ..core.errors import ConfigError
 
-__all__ = ["BROWSER_TRANSPORTS", "CLIENTS", "LAUNCH_ARGS", "MAX_PAGES", "find_chromium"]
+__all__ = ["BROWSER_TRANSPORTS", "CLIENTS", "LAUNCH_ARGS", "MAX_PAGES", "PAGE_TRANSPORTS",
+           "find_chromium"]
 
 #: who consumes the stream: the kit's Python clients, or pages in Chromium
 CLIENTS = ("python", "chromium")
 #: transports a browser page speaks with its own APIs (WebSocket, EventSource, fetch)
 BROWSER_TRANSPORTS = ("websocket", "sse", "long-poll", "short-poll")
+#: transports a browser fleet's page consumes: the browser's own APIs, and
+#: Socket.IO through its JavaScript client (vendored, wslab/runner/vendor/)
+PAGE_TRANSPORTS = (*BROWSER_TRANSPORTS, "socketio")
 #: Pages in one run: each is a browser context with its own renderer process
 #: (measured: 20 pages took 1.7 GiB proportional set size, about 85 MiB each,
 #: and 5.8 s of CPU in a 10 s run at 50 events/s on 2 cores).

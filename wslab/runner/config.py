@@ -87,7 +87,8 @@ class RunConfig:
     # "outage:at=5s,duration=1s,mode=reset", and "server_restart:at=5s,down=1s"
     faults: list[str] = field(default_factory=list)
     # Who consumes the stream: the kit's Python clients, or "chromium" pages
-    # (wslab.runner.browser_fleet) using the browser's own WebSocket/EventSource/fetch
+    # (wslab.runner.browser_fleet) using the browser's own WebSocket/EventSource/fetch,
+    # or Socket.IO's JavaScript client for transport socketio
     client: str = "python"
     # Bytes of cookies a chromium page holds for the server's origin (the
     # Cookie header's value on every request); 0: none
@@ -169,13 +170,13 @@ class RunConfig:
         return self
 
     def _validate_client(self) -> None:
-        from .chromium import BROWSER_TRANSPORTS, CLIENTS, MAX_PAGES, find_chromium
+        from .chromium import CLIENTS, MAX_PAGES, PAGE_TRANSPORTS, find_chromium
 
         if self.client not in CLIENTS:
             raise ConfigError(f"client must be {' or '.join(CLIENTS)}, not {self.client!r}")
         if self.client == "chromium":
-            if self.transport not in BROWSER_TRANSPORTS:
-                raise ConfigError(f"client chromium speaks {', '.join(BROWSER_TRANSPORTS)}, "
+            if self.transport not in PAGE_TRANSPORTS:
+                raise ConfigError(f"client chromium speaks {', '.join(PAGE_TRANSPORTS)}, "
                                   f"not {self.transport}")
             if self.dask is not None:
                 raise ConfigError("client chromium runs local browser fleets; drop dask")
