@@ -8,12 +8,15 @@ No assertion here bounds how long anything took: only orders and lower bounds
 """
 
 import asyncio
+import socket
 import time
 
 import numpy as np
 
 from wslab.core.wire import decode_header
-from wslab.runner.server import publish_schedule
+from wslab.core.hub import Hub
+from wslab.runner.server import _start_server, publish_schedule
+from wslab.transports import Bind
 
 #: a sleep may end this early (asyncio's clock resolution, float rounding)
 EARLY_NS = 50_000
@@ -101,3 +104,26 @@ def test_a_burst_due_at_one_instant_is_not_split():
         assert e.published_ns >= due_ns - EARLY_NS
         if e.seq not in (1, 11) and ticks != prev_ticks:  # a loop turn inside a burst
             assert e.published_ns - due_ns > 1_000_000
+
+
+def test_a_restarted_worker_waits_for_its_port_to_be_free():
+    # Another socket holds the port (as a client socket given it as its
+    # ephemeral port would); the server binds once it is released.
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, holder.close)
+        endpoint = await _start_server("tcp", Hub(), Bind("127.0.0.1", port), {})
+        try:
+            return endpoint.url
+        finally:
+            await endpoint.close()
+
+    try:
+        assert asyncio.run(main()).endswith(f":{port}")
+    finally:
+        holder.close()

@@ -11,6 +11,7 @@ connections per transport), ``stop``, and for ``wslab serve``'s live page
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import time
 from typing import Any
@@ -26,6 +27,28 @@ from .live import LivePublisher
 
 __all__ = ["publish_schedule"]
 
+
+
+#: how long a restarted worker retries a port another socket holds
+REBIND_S = 10.0
+
+
+async def _start_server(name: str, hub: Hub, bind: Bind, options: dict) -> Any:
+    """Start transport ``name``'s server; on a given port, retry while it is taken.
+
+    A restarted worker (``server_restart``) binds the ports its predecessor
+    had. Those lie in the ephemeral range, so while it was down any process on
+    the machine may have been given one as the local port of a client socket
+    (seen with parallel test workers). Such sockets are mostly short-lived:
+    retrying for `REBIND_S` beats failing the run. Port 0 never retries."""
+    deadline = time.monotonic() + (REBIND_S if bind.port else 0.0)
+    while True:
+        try:
+            return await transports.get(name).start_server(hub, bind, options)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 async def publish_schedule(hub: Hub, offsets, payload: int, seed: int,
                            start_at_ns: int | None = None,
@@ -116,7 +139,7 @@ async def _setup(config: dict[str, Any], channel: Channel):
     for name in config.get("transports") or transports.names():
         options = config.get("options", {}).get(name, {})
         bind = Bind(host, int(ports.get(name, 0)), reuse_port, tls, config.get("tls") or None)
-        endpoints[name] = await transports.get(name).start_server(hub, bind, options)
+        endpoints[name] = await _start_server(name, hub, bind, options)
     meter = ProcessMeter()
     rss_before_clients = meter.rss()
     loop_module = type(asyncio.get_running_loop()).__module__.split(".")[0]  # asyncio|uvloop
