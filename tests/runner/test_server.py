@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from wslab.core.wire import decode_header
 from wslab.core.hub import Hub
+from wslab.core.wire import decode_header
 from wslab.runner.server import _start_server, publish_schedule
 from wslab.transports import Bind
 
