@@ -78,7 +78,10 @@ def connect_times(run: Run) -> np.ndarray:
 
 def connect_rate(times_s: np.ndarray, bin_s: float, lo: float, hi: float) -> pd.DataFrame:
     """Connections established per second in bins of ``bin_s`` over ``[lo, hi)``."""
-    edges = np.arange(lo, hi + bin_s / 2, bin_s)
+    # whole bins from lo that cover hi, as integer multiples: a 100 ms bin is then
+    # exactly ten 10 ms bins, and no point near hi falls past the last edge
+    n = max(1, math.ceil((hi - lo) / bin_s - 1e-9))
+    edges = lo + bin_s * np.arange(n + 1)
     counts, _ = np.histogram(times_s, edges)
     return pd.DataFrame({"t_s": edges[:-1], "rate_per_s": counts / bin_s})
 
