@@ -428,3 +428,16 @@ def test_trials_run_repeat_by_repeat_so_compared_runs_are_close_in_time(tmp_path
     started = {r.path.name: r.manifest["publish"]["start_ns"] for r in exp.runs}
     order = sorted(started, key=started.get)
     assert [name.rsplit("_", 1)[1] for name in order] == ["rep0", "rep0", "rep1", "rep1"]
+
+
+def test_a_grid_keeps_options_that_have_no_default(tmp_path):
+    # gzip (long/short poll) and subprotocols (websocket) are optional_options:
+    # a grid keeps them where they apply and drops them where they do not
+    exp = Experiment("opt", grid={"transport": ["short-poll", "websocket", "sse"],
+                                  "options": [{"gzip": True}, {"subprotocols": ["v1"]}]},
+                     root=tmp_path)
+    kept = [(t.config.transport, t.config.options) for t in exp.trials]
+    assert ("short-poll", True) in [(tr, o.get("gzip")) for tr, o in kept]
+    assert ("websocket", ["v1"]) in [(tr, o.get("subprotocols")) for tr, o in kept]
+    assert not any("gzip" in o or "subprotocols" in o for tr, o in kept if tr == "sse")
+    assert not any("subprotocols" in o for tr, o in kept if tr == "short-poll")

@@ -94,7 +94,8 @@ def _applicable(params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[s
     out = dict(params)
     transport = context.get("transport", params.get("transport"))
     if transport in transports.names():
-        known = transports.get(transport).client_options
+        cls = transports.get(transport)
+        known = {**cls.client_options, **dict.fromkeys(cls.optional_options)}
         if "interval" not in known:
             out.pop("interval", None)
         if isinstance(out.get("options"), Mapping):

@@ -118,6 +118,10 @@ class Transport:
     baseline: ClassVar[bool] = True
     #: options a client understands, with defaults (checked by `validate_options`)
     client_options: ClassVar[dict[str, Any]] = {}
+    #: further options with no default, kept in a run's options only when given
+    #: (so runs without them record the options they always did); the
+    #: subclass's `validate_options` checks their values
+    optional_options: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,7 +132,7 @@ class Transport:
         This base version refuses unknown names; a transport with options
         overrides it, calls it first and then checks each value.
         """
-        known = {**cls.client_options, **RECONNECT_OPTIONS}
+        known = {**cls.client_options, **RECONNECT_OPTIONS, **dict.fromkeys(cls.optional_options)}
         unknown = set(options) - set(known)
         if unknown:
             raise ConfigError(

@@ -63,18 +63,16 @@ class LongPollTransport(Transport):
     # for the next one (RFC 6202 §2.2), so long polling only emulates push
     delivery = "pull"
     client_options = {"timeout": 30.0, "headers": "aiohttp"}
+    optional_options = ("gzip",)  # wslab.transports._gzip
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
-        # "gzip" (wslab.transports._gzip) has no default here: runs without it
-        # record the options they always did
-        gzip = {k: v for k, v in options.items() if k == "gzip"}
-        merged = super().validate_options({k: v for k, v in options.items() if k != "gzip"})
+        merged = super().validate_options(options)
         # the server caps a hold at MAX_HOLD_S: refuse more than it would honour
         merged["timeout"] = positive_option(cls.name, "timeout", merged["timeout"], MAX_HOLD_S)
         check_headers(cls.name, merged)
-        check_gzip(cls.name, gzip)
-        return {**merged, **gzip}
+        check_gzip(cls.name, merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         check_gzip(self.name, options)

@@ -43,18 +43,16 @@ class ShortPollTransport(Transport):
     description = "HTTP short polling every `interval` seconds"
     delivery = "pull"
     client_options = {"interval": 1.0, "headers": "aiohttp"}
+    optional_options = ("gzip",)  # wslab.transports._gzip
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
-        # "gzip" (wslab.transports._gzip) has no default here: runs without it
-        # record the options they always did
-        gzip = {k: v for k, v in options.items() if k == "gzip"}
-        merged = super().validate_options({k: v for k, v in options.items() if k != "gzip"})
+        merged = super().validate_options(options)
         merged["interval"] = positive_option(cls.name, "interval", merged["interval"],
                                              MAX_INTERVAL_S)
         check_headers(cls.name, merged)
-        check_gzip(cls.name, gzip)
-        return {**merged, **gzip}
+        check_gzip(cls.name, merged)
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         check_gzip(self.name, options)

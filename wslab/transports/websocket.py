@@ -96,24 +96,20 @@ class WebSocketTransport(Transport):
     description = "WebSocket push (websockets library at both ends)"
     delivery = "push"
     client_options = {"compression": False, "fanout": "broadcast"}
+    # absent: no Sec-WebSocket-Protocol header, and websockets' default deflate
+    optional_options = ("subprotocols", *DEFLATE_OPTIONS)
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
-        # "subprotocols" has no default in client_options (absent: no header, and
-        # the recorded options of runs without it stay as they were)
-        offered = {k: v for k, v in options.items() if k == "subprotocols"}
-        # likewise the permessage-deflate parameters (wslab.transports._deflate)
-        deflate = {k: v for k, v in options.items() if k in DEFLATE_OPTIONS}
-        merged = super().validate_options({k: v for k, v in options.items()
-                                           if k not in offered and k not in deflate})
-        if offered:
-            merged["subprotocols"] = subprotocols_option(offered["subprotocols"])
+        merged = super().validate_options(options)
+        if "subprotocols" in merged:
+            merged["subprotocols"] = subprotocols_option(merged["subprotocols"])
         if not isinstance(merged["compression"], bool):
             raise ConfigError(f"compression must be true or false, not {merged['compression']!r}")
         if merged["fanout"] not in FANOUTS:
             raise ConfigError(f"fanout must be {' or '.join(FANOUTS)}, not {merged['fanout']!r}")
-        check_deflate_options({**DEFLATE_OPTIONS, **deflate, "compression": merged["compression"]})
-        return {**merged, **deflate}
+        check_deflate_options({**DEFLATE_OPTIONS, **merged})
+        return merged
 
     async def start_server(self, hub: Hub, bind: Bind, options: dict) -> Endpoint:
         conns: set = set()
